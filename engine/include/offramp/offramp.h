@@ -1,0 +1,127 @@
+// Offramp: early-exit transformer classifiers, fast.
+//
+// Usage:
+//
+//   #include <offramp/offramp.h>
+//
+//   auto clf = offramp::Classifier::load("models/fine-foods", {.device = offramp::Device::Auto});
+//   offramp::Result r = clf.classify("Tasty, but the bag arrived torn.");
+//   std::cout << r.label << " " << r.confidence << " exit " << r.exit_layer
+//             << " flops " << r.flops << "\n";
+//
+//   // A batch: texts leave at the first exit confident enough; survivors keep running.
+//   std::vector<offramp::Result> rs = clf.classify(texts, {.threshold = 0.9});
+//
+// A model directory is a Hugging Face BERT-family checkpoint (config.json,
+// model.safetensors, vocab.txt or spiece.model) plus offramp.json and exits.safetensors
+// for the exit heads. `classify` is const and safe to call from many threads at once.
+// Every failure throws offramp::Error with a message that says what to fix.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "offramp/error.h"
+
+namespace offramp {
+
+enum class Device {
+  Auto,  // the GPU when this build has CUDA and a device is present, else the CPU
+  Cpu,
+  Cuda,
+};
+
+// When an input leaves the network (checked at every exit head, in layer order).
+enum class Policy {
+  MaxProb,   // max softmax probability >= threshold (default)
+  Entropy,   // 1 - entropy / log(labels) >= threshold (DeeBERT's criterion, normalised to [0, 1])
+  Patience,  // PABEE: the argmax is unchanged over `patience` consecutive exits after the first
+};
+
+struct LoadOptions {
+  Device device = Device::Auto;
+  int threads = 0;  // CPU threads for the GEMMs and attention; 0 = all cores (process-wide)
+};
+
+// Per-call options; unset fields take the model's offramp.json values.
+struct ClassifyOptions {
+  std::optional<double> threshold;  // MaxProb / Entropy: exit when confidence >= threshold.
+                                    // 0 exits everything at the first head; > 1 never exits early.
+  std::optional<Policy> policy;
+  std::optional<int> patience;      // Patience: k >= 0
+  std::optional<int> max_length;    // tokens incl. [CLS]/[SEP]; longer texts are truncated
+  int max_batch_tokens = 16384;     // larger batches are split into chunks of at most this
+};
+
+struct Result {
+  std::string label;
+  int label_index = -1;
+  float confidence = 0;              // the policy's confidence at the exit taken
+  std::vector<float> probabilities;  // per label, temperature-scaled softmax at the exit
+  int exit_layer = 0;                // 1-based encoder layer after which the input left
+  int num_tokens = 0;                // tokens after truncation, incl. [CLS]/[SEP]
+  double flops = 0;                  // analytic FLOPs this input cost (layers run + heads evaluated)
+  double full_depth_flops = 0;       // what it costs at full depth: every layer to the last exit,
+                                     // one head (so flops / full_depth_flops is the saving)
+};
+
+struct ExitInfo {
+  int layer;
+  std::string pooling;  // "cls" or "mean"
+  float temperature;
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string architecture;  // config.json model_type
+  int layers, hidden, heads, ffn, vocab_size, max_position;
+  std::string activation;
+  std::string tokenizer;     // "wordpiece" or "sentencepiece"
+  int max_length;
+  size_t parameters;         // encoder + exit heads
+  std::vector<ExitInfo> exits;  // empty for a plain HF checkpoint
+  std::vector<std::string> labels;
+  std::string policy;
+  double threshold;
+  int patience;
+  double flops_per_token_per_layer;  // the projection + FFN part: 2(4h^2 + 2hf)
+  std::string device;        // "cpu" or "cuda"
+};
+
+class Classifier {
+ public:
+  // Loads a model directory. Throws Error naming the file, field or tensor at fault.
+  static Classifier load(const std::string& model_dir, const LoadOptions& options = {});
+
+  // Classifies one text. Throws Error for an empty text or a model without exit heads.
+  Result classify(std::string_view text, const ClassifyOptions& options = {}) const;
+  // Classifies a batch; results are in input order. Throws Error naming the first bad input.
+  std::vector<Result> classify(const std::vector<std::string>& texts,
+                               const ClassifyOptions& options = {}) const;
+
+  // Token ids as the model sees them ([CLS] ... [SEP], truncated to max_length, or to the
+  // model's limit when max_length is 0) and their vocabulary strings.
+  std::vector<int> tokenize(std::string_view text, int max_length = 0) const;
+  std::string token_string(int id) const;
+
+  const ModelInfo& info() const;
+
+  Classifier(Classifier&&) noexcept;
+  Classifier& operator=(Classifier&&) noexcept;
+  ~Classifier();
+
+  struct Impl;  // private (engine/src); keeps CUDA, Eigen and tokenizer headers out of here
+
+ private:
+  explicit Classifier(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Parses "max_prob" / "entropy" / "patience"; throws Error otherwise.
+Policy parse_policy(std::string_view name);
+const char* policy_name(Policy p);
+
+}  // namespace offramp

@@ -1,0 +1,158 @@
+// offramp::Classifier: the public API over model_dir (loading), tokenizer and scheduler.
+#include <omp.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "engine/src/model_dir.h"
+#include "engine/src/scheduler.h"
+#include "kernels/gemm.h"
+#include "models/flops.h"
+#include "offramp/offramp.h"
+
+namespace offramp {
+
+struct Classifier::Impl {
+  engine::ModelDir model;
+  kernels::Device device = kernels::Device::Cpu;
+  ModelInfo info;
+};
+
+namespace {
+
+// Runs `f`, turning every internal exception into offramp::Error (same message).
+template <typename F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error("out of memory (try a smaller batch or max_batch_tokens)");
+  } catch (const std::exception& e) {
+    throw Error(e.what());
+  }
+}
+
+ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
+  const auto& c = m.config;
+  ModelInfo i;
+  i.path = m.path;
+  i.architecture = c.model_type;
+  i.layers = c.layers, i.hidden = c.hidden, i.heads = c.heads, i.ffn = c.ffn;
+  i.vocab_size = c.vocab_size, i.max_position = c.max_position;
+  i.activation = c.hidden_act;
+  i.tokenizer = m.tokenizer->kind();
+  i.max_length = m.offramp.max_length > 0 ? m.offramp.max_length : c.max_position;
+  i.parameters = m.weights.parameter_count;
+  for (const auto& h : m.heads) i.parameters += h.dense_w.size() + h.dense_b.size() + h.cls_w.size() + h.cls_b.size();
+  for (const auto& e : m.offramp.exits) i.exits.push_back({e.layer, models::pooling_name(e.pooling), e.temperature});
+  i.labels = m.offramp.labels;
+  i.policy = m.offramp.policy;
+  i.threshold = m.offramp.threshold;
+  i.patience = m.offramp.patience;
+  i.flops_per_token_per_layer = models::layer_flops({c.hidden, c.ffn, 0}, 1) - 4.0 * c.hidden;
+  i.device = device;
+  return i;
+}
+
+}  // namespace
+
+Policy parse_policy(std::string_view name) {
+  if (name == "max_prob") return Policy::MaxProb;
+  if (name == "entropy") return Policy::Entropy;
+  if (name == "patience") return Policy::Patience;
+  throw Error("unknown exit policy '" + std::string(name) + "' (use max_prob, entropy or patience)");
+}
+
+const char* policy_name(Policy p) {
+  switch (p) {
+    case Policy::MaxProb: return "max_prob";
+    case Policy::Entropy: return "entropy";
+    case Policy::Patience: return "patience";
+  }
+  return "?";
+}
+
+Classifier::Classifier(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+Classifier::Classifier(Classifier&&) noexcept = default;
+Classifier& Classifier::operator=(Classifier&&) noexcept = default;
+Classifier::~Classifier() = default;
+
+Classifier Classifier::load(const std::string& model_dir, const LoadOptions& options) {
+  return guarded([&] {
+    if (options.device == Device::Cuda)
+      throw Error("Device::Cuda requested, but this build has no CUDA backend; use Device::Cpu or Device::Auto");
+    if (options.threads < 0) throw Error("LoadOptions.threads must be >= 0 (0 = all cores)");
+    if (options.threads > 0) kernels::set_cpu_threads(options.threads);
+    auto impl = std::make_shared<Impl>();
+    impl->model = engine::load_model_dir(model_dir);
+    impl->device = kernels::Device::Cpu;
+    impl->info = make_info(impl->model, "cpu");
+    return Classifier(std::move(impl));
+  });
+}
+
+const ModelInfo& Classifier::info() const { return impl_->info; }
+
+std::vector<int> Classifier::tokenize(std::string_view text, int max_length) const {
+  return guarded([&] {
+    const int limit = max_length > 0 ? std::min(max_length, impl_->info.max_position) : impl_->info.max_length;
+    const auto ids = impl_->model.tokenizer->encode(text, std::max(limit, 2));
+    return std::vector<int>(ids.begin(), ids.end());
+  });
+}
+
+std::string Classifier::token_string(int id) const { return impl_->model.tokenizer->id_to_token(id); }
+
+Result Classifier::classify(std::string_view text, const ClassifyOptions& options) const {
+  return classify(std::vector<std::string>{std::string(text)}, options).front();
+}
+
+std::vector<Result> Classifier::classify(const std::vector<std::string>& texts,
+                                         const ClassifyOptions& options) const {
+  return guarded([&] {
+    const auto& m = impl_->model;
+    if (!m.has_exits())
+      throw Error(m.path + ": this model has no exit heads (no offramp.json / exits.safetensors); "
+                  "add them with offramp-train before classifying");
+    engine::BatchOptions bo;
+    bo.policy.policy = options.policy.value_or(parse_policy(m.offramp.policy));
+    bo.policy.threshold = options.threshold.value_or(m.offramp.threshold);
+    bo.policy.patience = options.patience.value_or(m.offramp.patience);
+    bo.max_batch_tokens = options.max_batch_tokens;
+    if (!(bo.policy.threshold >= 0.0)) throw Error("threshold must be >= 0 (got " + std::to_string(bo.policy.threshold) + ")");
+    if (bo.policy.patience < 0) throw Error("patience must be >= 0");
+    if (bo.max_batch_tokens < 1) throw Error("max_batch_tokens must be >= 1");
+    const int max_length = options.max_length.value_or(impl_->info.max_length);
+    if (max_length < 2 || max_length > m.config.max_position)
+      throw Error("max_length " + std::to_string(max_length) + " must lie in 2.." +
+                  std::to_string(m.config.max_position) + " (the model's max_position_embeddings)");
+
+    std::vector<std::vector<int32_t>> ids(texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (texts[i].find_first_not_of(" \t\r\n\v\f") == std::string::npos)
+        throw Error("text " + std::to_string(i) + " is empty (or only whitespace): nothing to classify");
+      ids[i] = m.tokenizer->encode(texts[i], max_length);
+    }
+    const auto seq = engine::run_batch(m, impl_->device, ids, bo);
+    std::vector<Result> out(seq.size());
+    for (size_t i = 0; i < seq.size(); ++i) {
+      Result& r = out[i];
+      r.label_index = seq[i].label;
+      r.label = m.offramp.labels[static_cast<size_t>(seq[i].label)];
+      r.confidence = seq[i].confidence;
+      r.probabilities = seq[i].probabilities;
+      r.exit_layer = seq[i].exit_layer;
+      r.num_tokens = static_cast<int>(ids[i].size());
+      r.flops = seq[i].flops;
+      const auto& last = m.offramp.exits.back();
+      r.full_depth_flops = models::full_depth_flops(
+          {m.config.hidden, m.config.ffn, static_cast<int>(m.offramp.labels.size())}, r.num_tokens, last.layer,
+          last.pooling);
+    }
+    return out;
+  });
+}
+
+}  // namespace offramp

@@ -1,0 +1,43 @@
+#include "engine/src/encoder.h"
+
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/embedding.h"
+#include "kernels/gemm.h"
+#include "kernels/layer_norm.h"
+
+namespace offramp::engine {
+
+void Workspace::reserve(int tokens, const models::BertConfig& c) {
+  const size_t t = static_cast<size_t>(tokens), h = static_cast<size_t>(c.hidden);
+  if (x.size() < t * h) {
+    x.resize(t * h), qkv.resize(t * 3 * h), ctx.resize(t * h), tmp.resize(t * h);
+    ffn.resize(t * static_cast<size_t>(c.ffn));
+  }
+}
+
+void Encoder::embed(const int32_t* ids, const int32_t* positions, int t, Workspace& ws) const {
+  ws.reserve(t, c_);
+  kernels::embed(dev_, ids, positions, t, w_.word.data(), c_.vocab_size, w_.position.data(),
+                 c_.max_position, w_.token_type.data(), ws.x.data(), c_.hidden);
+  kernels::add_layer_norm(dev_, ws.x.data(), nullptr, w_.emb_ln_g.data(), w_.emb_ln_b.data(), t,
+                          c_.hidden, c_.layer_norm_eps);
+}
+
+void Encoder::run_layer(int layer, const int* offsets, int batch, Workspace& ws) const {
+  const auto& L = w_.layers[static_cast<size_t>(layer)];
+  const int t = offsets[batch], h = c_.hidden, f = c_.ffn;
+  float* x = ws.x.data();
+  // Self-attention: qkv [t, 3h] -> ctx [t, h] -> tmp [t, h]; x = LN(x + tmp).
+  kernels::linear(dev_, x, L.qkv_w.data(), L.qkv_b.data(), ws.qkv.data(), t, 3 * h, h);
+  kernels::packed_attention(dev_, ws.qkv.data(), offsets, batch, c_.heads, c_.head_dim(), ws.ctx.data());
+  kernels::linear(dev_, ws.ctx.data(), L.attn_out_w.data(), L.attn_out_b.data(), ws.tmp.data(), t, h, h);
+  kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln1_g.data(), L.ln1_b.data(), t, h, c_.layer_norm_eps);
+  // Feed-forward: ffn [t, f] -> act -> tmp [t, h]; x = LN(x + tmp).
+  kernels::linear(dev_, x, L.ffn_in_w.data(), L.ffn_in_b.data(), ws.ffn.data(), t, f, h);
+  kernels::activation(dev_, ws.ffn.data(), t, f, c_.activation);
+  kernels::linear(dev_, ws.ffn.data(), L.ffn_out_w.data(), L.ffn_out_b.data(), ws.tmp.data(), t, h, f);
+  kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln2_g.data(), L.ln2_b.data(), t, h, c_.layer_norm_eps);
+}
+
+}  // namespace offramp::engine

@@ -1,0 +1,40 @@
+// The BERT encoder run layer by layer on a packed batch (token rows of all active sequences
+// back to back, no padding), so the scheduler can stop, test exits and compact in between.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/device.h"
+#include "models/bert_config.h"
+
+namespace offramp::engine {
+
+// Per-call scratch for a packed batch of at most `tokens` rows. One per caller, so
+// concurrent calls never share buffers.
+struct Workspace {
+  std::vector<float> x;    // [t, h]   hidden states (compacted in place)
+  std::vector<float> qkv;  // [t, 3h]
+  std::vector<float> ctx;  // [t, h]
+  std::vector<float> tmp;  // [t, h]
+  std::vector<float> ffn;  // [t, f]
+  void reserve(int tokens, const models::BertConfig& c);
+};
+
+class Encoder {
+ public:
+  Encoder(const models::BertConfig& config, const models::BertWeights& weights, kernels::Device dev)
+      : c_(config), w_(weights), dev_(dev) {}
+
+  // ids, positions: [t] -> ws.x: [t, h] (embeddings + LayerNorm).
+  void embed(const int32_t* ids, const int32_t* positions, int t, Workspace& ws) const;
+  // Encoder layer `layer` (0-based) on ws.x: [t, h] for the sequences of `offsets` [batch + 1].
+  void run_layer(int layer, const int* offsets, int batch, Workspace& ws) const;
+
+ private:
+  const models::BertConfig& c_;
+  const models::BertWeights& w_;
+  kernels::Device dev_;
+};
+
+}  // namespace offramp::engine

@@ -1,0 +1,28 @@
+// Loading an Offramp model directory: an HF BERT-family checkpoint plus, optionally, the
+// exit heads (offramp.json + exits.safetensors). See DESIGN.md "Model directory".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/src/tokenizer.h"
+#include "models/bert_config.h"
+#include "models/exit_heads.h"
+
+namespace offramp::engine {
+
+struct ModelDir {
+  std::string path;
+  models::BertConfig config;
+  models::BertWeights weights;
+  models::OfframpConfig offramp;             // defaults (no exits, no labels) for a plain checkpoint
+  std::vector<models::ExitHeadParams> heads;  // one per offramp.exits
+  std::unique_ptr<Tokenizer> tokenizer;
+  bool has_exits() const { return !heads.empty(); }
+};
+
+// Throws std::runtime_error (models::ModelError for file problems) naming the file at fault.
+ModelDir load_model_dir(const std::string& path);
+
+}  // namespace offramp::engine

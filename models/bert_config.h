@@ -1,0 +1,54 @@
+// The BERT-family encoder spec: HF config.json fields and the weight names per layer.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/activation.h"
+
+namespace offramp::models {
+
+struct BertConfig {
+  std::string model_type;       // "bert" (MiniLM, BERT, bge are all "bert" in HF)
+  int vocab_size = 0;
+  int hidden = 0;               // h
+  int layers = 0;
+  int heads = 0;
+  int ffn = 0;                  // intermediate size f
+  int max_position = 0;
+  int type_vocab_size = 0;
+  float layer_norm_eps = 1e-12f;
+  std::string hidden_act;       // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
+  kernels::Activation activation = kernels::Activation::GeluErf;
+
+  int head_dim() const { return hidden / heads; }
+};
+
+// Parses and validates an HF config.json. Throws ModelError naming the file and field.
+BertConfig load_bert_config(const std::string& path);
+
+// Encoder weights in fp32, as the CPU kernels consume them.
+struct BertLayerWeights {
+  std::vector<float> qkv_w;  // [3h, h]: query, key and value weights stacked (one GEMM)
+  std::vector<float> qkv_b;  // [3h]
+  std::vector<float> attn_out_w, attn_out_b;  // [h, h], [h]
+  std::vector<float> ln1_g, ln1_b;            // [h]
+  std::vector<float> ffn_in_w, ffn_in_b;      // [f, h], [f]
+  std::vector<float> ffn_out_w, ffn_out_b;    // [h, f], [h]
+  std::vector<float> ln2_g, ln2_b;            // [h]
+};
+
+struct BertWeights {
+  std::vector<float> word;       // [vocab, h]
+  std::vector<float> position;   // [max_position, h]
+  std::vector<float> token_type; // [type_vocab, h]
+  std::vector<float> emb_ln_g, emb_ln_b;  // [h]
+  std::vector<BertLayerWeights> layers;
+  size_t parameter_count = 0;    // encoder parameters as stored in the checkpoint
+};
+
+// Loads model.safetensors (names with or without the "bert." prefix of task checkpoints),
+// checking every shape against `cfg`.
+BertWeights load_bert_weights(const std::string& path, const BertConfig& cfg);
+
+}  // namespace offramp::models

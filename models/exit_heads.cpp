@@ -1,0 +1,125 @@
+#include "models/exit_heads.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "models/model_error.h"
+#include "models/safetensors.h"
+
+namespace offramp::models {
+
+const char* pooling_name(kernels::Pooling p) { return p == kernels::Pooling::Cls ? "cls" : "mean"; }
+
+OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
+  std::ifstream in(path);
+  if (!in) throw ModelError(path + ": cannot open (missing or unreadable)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw ModelError(path + ": not valid JSON: " + e.what());
+  }
+  auto bad = [&](const std::string& what) { return ModelError(path + ": " + what); };
+  try {
+    OfframpConfig oc;
+    if (!j.is_object()) throw bad("not a JSON object");
+    if (!j.contains("format_version")) throw bad("missing field 'format_version'");
+    oc.format_version = j.at("format_version").get<int>();
+    if (oc.format_version != kOfframpFormatVersion)
+      throw bad("format_version " + std::to_string(oc.format_version) + " is not supported (this build reads " +
+                std::to_string(kOfframpFormatVersion) + ")");
+    if (!j.contains("labels") || !j["labels"].is_array() || j["labels"].size() < 2)
+      throw bad("'labels' must list at least two class names");
+    oc.labels = j["labels"].get<std::vector<std::string>>();
+    if (std::set<std::string>(oc.labels.begin(), oc.labels.end()).size() != oc.labels.size())
+      throw bad("'labels' has duplicates");
+    oc.max_length = j.value("max_length", 0);
+    if (oc.max_length < 0 || oc.max_length == 1 || oc.max_length > cfg.max_position)
+      throw bad("max_length " + std::to_string(oc.max_length) + " must be 0 (model maximum) or 2.." +
+                std::to_string(cfg.max_position));
+    if (j.contains("policy")) {
+      const auto& p = j["policy"];
+      oc.policy = p.value("name", oc.policy);
+      oc.threshold = p.value("threshold", oc.threshold);
+      oc.patience = p.value("patience", oc.patience);
+    }
+    if (oc.policy != "max_prob" && oc.policy != "entropy" && oc.policy != "patience")
+      throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy or patience)");
+    if (oc.patience < 0) throw bad("policy.patience must be >= 0");
+    if (!j.contains("exits") || !j["exits"].is_array()) throw bad("missing array 'exits'");
+    int prev = 0;
+    for (const auto& e : j["exits"]) {
+      ExitSpec s;
+      s.layer = e.at("layer").get<int>();
+      if (s.layer <= prev || s.layer > cfg.layers)
+        throw bad("exit layers must increase and lie in 1.." + std::to_string(cfg.layers) + " (got " +
+                  std::to_string(s.layer) + ")");
+      prev = s.layer;
+      const std::string pool = e.value("pooling", std::string("cls"));
+      if (pool == "cls") s.pooling = kernels::Pooling::Cls;
+      else if (pool == "mean") s.pooling = kernels::Pooling::Mean;
+      else throw bad("exit at layer " + std::to_string(s.layer) + ": unknown pooling '" + pool + "' (cls or mean)");
+      s.temperature = e.value("temperature", 1.0f);
+      if (!(s.temperature > 0.0f) || s.temperature > 1e4f)
+        throw bad("exit at layer " + std::to_string(s.layer) + ": temperature must be in (0, 1e4]");
+      oc.exits.push_back(s);
+    }
+    return oc;
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("malformed field: ") + e.what());
+  }
+}
+
+std::vector<ExitHeadParams> load_exit_heads(const std::string& path, const BertConfig& cfg,
+                                            const OfframpConfig& oc) {
+  const SafetensorsFile f = SafetensorsFile::open(path);
+  const int64_t h = cfg.hidden, c = static_cast<int64_t>(oc.labels.size());
+  std::vector<ExitHeadParams> heads;
+  for (size_t i = 0; i < oc.exits.size(); ++i) {
+    const std::string p = "exits." + std::to_string(i) + ".";
+    ExitHeadParams e;
+    e.dense_w = f.read_f32(p + "dense.weight", {h, h});
+    e.dense_b = f.read_f32(p + "dense.bias", {h});
+    e.cls_w = f.read_f32(p + "classifier.weight", {c, h});
+    e.cls_b = f.read_f32(p + "classifier.bias", {c});
+    heads.push_back(std::move(e));
+  }
+  return heads;
+}
+
+void save_offramp_config(const std::string& path, const OfframpConfig& oc) {
+  nlohmann::json j;
+  j["format_version"] = oc.format_version;
+  j["labels"] = oc.labels;
+  j["max_length"] = oc.max_length;
+  j["policy"] = {{"name", oc.policy}, {"threshold", oc.threshold}, {"patience", oc.patience}};
+  j["exits"] = nlohmann::json::array();
+  for (const auto& e : oc.exits)
+    j["exits"].push_back({{"layer", e.layer}, {"pooling", pooling_name(e.pooling)}, {"temperature", e.temperature}});
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw ModelError(path + ": cannot write (directory missing or not writable)");
+    out << j.dump(2) << "\n";
+    if (!out) throw ModelError(path + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw ModelError(path + ": cannot rename " + tmp);
+}
+
+void save_exit_heads(const std::string& path, const std::vector<ExitHeadParams>& heads, int hidden,
+                     int labels) {
+  std::vector<NamedTensor> t;
+  const int64_t h = hidden, c = labels;
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const std::string p = "exits." + std::to_string(i) + ".";
+    t.push_back({p + "dense.weight", {h, h}, heads[i].dense_w});
+    t.push_back({p + "dense.bias", {h}, heads[i].dense_b});
+    t.push_back({p + "classifier.weight", {c, h}, heads[i].cls_w});
+    t.push_back({p + "classifier.bias", {c}, heads[i].cls_b});
+  }
+  write_safetensors_f32(path, t);
+}
+
+}  // namespace offramp::models

@@ -1,0 +1,200 @@
+#include "models/safetensors.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "models/model_error.h"
+
+namespace offramp::models {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw ModelError(path + ": " + what);
+}
+
+DType parse_dtype(const std::string& s, size_t* bytes) {
+  if (s == "F32") return *bytes = 4, DType::F32;
+  if (s == "F16") return *bytes = 2, DType::F16;
+  if (s == "BF16") return *bytes = 2, DType::BF16;
+  if (s == "I64") return *bytes = 8, DType::I64;
+  if (s == "I32") return *bytes = 4, DType::I32;
+  static const std::map<std::string, size_t> others = {
+      {"F64", 8}, {"I16", 2}, {"I8", 1}, {"U8", 1}, {"BOOL", 1}, {"U16", 2}, {"U32", 4},
+      {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+  auto it = others.find(s);
+  if (it == others.end()) return *bytes = 0, DType::Other;
+  return *bytes = it->second, DType::Other;
+}
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while ((mant & 0x400u) == 0) mant <<= 1, --exp;
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float bf16_to_float(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+}  // namespace
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) fail(path, "cannot open (missing or unreadable)");
+  const auto size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  if (size < 8) fail(path, "truncated: " + std::to_string(size) + " bytes, not even the 8-byte header length");
+  uint8_t len_bytes[8];
+  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > size - 8)
+    fail(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
+                   std::to_string(size) + " (truncated or not a safetensors file)");
+  if (header_len > (100u << 20)) fail(path, "header length " + std::to_string(header_len) + " is implausibly large");
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const std::exception& e) {
+    fail(path, std::string("header is not valid JSON (corrupt file?): ") + e.what());
+  }
+  if (!j.is_object()) fail(path, "header is not a JSON object");
+
+  SafetensorsFile f;
+  f.path_ = path;
+  const uint64_t data_size = size - 8 - header_len;
+  for (auto& [name, v] : j.items()) {
+    if (name == "__metadata__") continue;
+    const std::string where = "tensor '" + name + "'";
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets") ||
+        !v["dtype"].is_string() || !v["shape"].is_array() || !v["data_offsets"].is_array() ||
+        v["data_offsets"].size() != 2)
+      fail(path, where + ": header entry needs dtype, shape and data_offsets [begin, end]");
+    TensorInfo t;
+    size_t elem_bytes = 0;
+    t.dtype_name = v["dtype"].get<std::string>();
+    t.dtype = parse_dtype(t.dtype_name, &elem_bytes);
+    if (elem_bytes == 0) fail(path, where + ": unknown dtype '" + t.dtype_name + "'");
+    uint64_t numel = 1;
+    for (auto& d : v["shape"]) {
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) fail(path, where + ": shape has a negative or non-integer dimension");
+      const auto dim = d.get<int64_t>();
+      if (dim != 0 && numel > (uint64_t{1} << 50) / static_cast<uint64_t>(dim)) fail(path, where + ": shape is implausibly large");
+      numel *= static_cast<uint64_t>(dim);
+      t.shape.push_back(dim);
+    }
+    for (auto& o : v["data_offsets"])
+      if (!o.is_number_unsigned()) fail(path, where + ": data_offsets must be non-negative integers");
+    t.begin = v["data_offsets"][0].get<uint64_t>();
+    t.end = v["data_offsets"][1].get<uint64_t>();
+    if (t.begin > t.end || t.end > data_size)
+      fail(path, where + ": data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
+                     ") lie outside the " + std::to_string(data_size) + "-byte data section (truncated file?)");
+    if (t.end - t.begin != numel * elem_bytes)
+      fail(path, where + ": data_offsets span " + std::to_string(t.end - t.begin) + " bytes but " +
+                     t.dtype_name + " " + shape_str(t.shape) + " needs " + std::to_string(numel * elem_bytes));
+    f.tensors_.emplace(name, std::move(t));
+  }
+  // Tensors must not overlap (a lying header could alias one tensor's bytes as another's).
+  std::vector<std::pair<uint64_t, const std::string*>> spans;
+  for (auto& [name, t] : f.tensors_)
+    if (t.end > t.begin) spans.push_back({t.begin, &name});
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i) {
+    const auto& prev = f.tensors_.at(*spans[i - 1].second);
+    if (spans[i].first < prev.end)
+      fail(path, "tensors '" + *spans[i - 1].second + "' and '" + *spans[i].second + "' overlap in the data section");
+  }
+  f.data_.resize(data_size);
+  in.read(reinterpret_cast<char*>(f.data_.data()), static_cast<std::streamsize>(data_size));
+  if (static_cast<uint64_t>(in.gcount()) != data_size) fail(path, "short read of the data section");
+  return f;
+}
+
+std::vector<float> SafetensorsFile::read_f32(const std::string& name,
+                                             const std::vector<int64_t>& shape) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) fail(path_, "missing tensor '" + name + "'");
+  const TensorInfo& t = it->second;
+  if (t.shape != shape)
+    fail(path_, "tensor '" + name + "' has shape " + shape_str(t.shape) + ", expected " + shape_str(shape));
+  const uint8_t* p = data_.data() + t.begin;
+  const size_t n = (t.end - t.begin) / (t.dtype == DType::F32 ? 4 : 2);
+  std::vector<float> out(n);
+  switch (t.dtype) {
+    case DType::F32:
+      std::memcpy(out.data(), p, n * 4);
+      break;
+    case DType::F16:
+    case DType::BF16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, p + 2 * i, 2);
+        out[i] = t.dtype == DType::F16 ? half_to_float(v) : bf16_to_float(v);
+      }
+      break;
+    default:
+      fail(path_, "tensor '" + name + "' has dtype " + t.dtype_name + "; expected F32, F16 or BF16");
+  }
+  return out;
+}
+
+void write_safetensors_f32(const std::string& path, const std::vector<NamedTensor>& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    uint64_t numel = 1;
+    for (auto d : t.shape) numel *= static_cast<uint64_t>(d);
+    if (numel != t.values.size())
+      throw ModelError(path + ": tensor '" + t.name + "' has " + std::to_string(t.values.size()) +
+                       " values for shape " + shape_str(t.shape));
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + numel * 4}}};
+    offset += numel * 4;
+  }
+  std::string h = header.dump();
+  h.append((8 - h.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
+  // Write to a temporary name and rename, so a failure never leaves a half-written file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw ModelError(path + ": cannot write (directory missing or not writable)");
+    uint64_t len = h.size();
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>((len >> (8 * i)) & 0xff));
+    out.write(h.data(), static_cast<std::streamsize>(h.size()));
+    for (const auto& t : tensors)
+      out.write(reinterpret_cast<const char*>(t.values.data()), static_cast<std::streamsize>(t.values.size() * 4));
+    if (!out) throw ModelError(path + ": write failed (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw ModelError(path + ": cannot rename " + tmp);
+}
+
+}  // namespace offramp::models

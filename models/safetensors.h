@@ -1,0 +1,55 @@
+// A validating reader for the safetensors format
+// (8-byte little-endian header length, JSON header, raw tensor bytes).
+//
+// Every tensor's dtype, shape and [begin, end) data offsets are checked against each other
+// and against the file size; overlapping tensors are rejected. fp16 and bf16 tensors are
+// converted to fp32 when read.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace offramp::models {
+
+enum class DType { F32, F16, BF16, I64, I32, Other };
+
+struct TensorInfo {
+  DType dtype;
+  std::string dtype_name;      // as written in the header ("F32", ...)
+  std::vector<int64_t> shape;
+  uint64_t begin, end;         // byte offsets into the data section
+};
+
+class SafetensorsFile {
+ public:
+  // Reads and validates the whole file. Throws ModelError naming the file and the problem.
+  static SafetensorsFile open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+  const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
+
+  // The tensor converted to fp32. Throws unless it exists, is F32/F16/BF16 and has exactly
+  // `shape`.
+  std::vector<float> read_f32(const std::string& name, const std::vector<int64_t>& shape) const;
+
+ private:
+  std::string path_;
+  std::map<std::string, TensorInfo> tensors_;
+  std::vector<uint8_t> data_;  // the data section
+};
+
+// Writes fp32 tensors (name -> shape, values) as a safetensors file; used for exit heads
+// and by tests. Throws ModelError when the file cannot be written.
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+void write_safetensors_f32(const std::string& path, const std::vector<NamedTensor>& tensors);
+
+std::string shape_str(const std::vector<int64_t>& shape);
+
+}  // namespace offramp::models

@@ -1,0 +1,141 @@
+// The `offramp` binary as a user runs it: exit codes, stdout and stderr.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/fixtures.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int rc;
+  std::string out, err;
+};
+
+Run run(const std::string& args, const std::string& stdin_text = "") {
+  const fs::path dir = fs::temp_directory_path() / ("offramp_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "stdin") << stdin_text;
+  const std::string cmd = std::string(OFFRAMP_CLI) + " " + args + " < " + (dir / "stdin").string() + " > " +
+                          (dir / "out").string() + " 2> " + (dir / "err").string();
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
+}
+
+std::string model(const char* name) { return offramp::test::test_models_dir() + "/" + name; }
+
+}  // namespace
+
+TEST(Cli, HelpForEverySubcommand) {
+  for (const char* sub : {"", "info ", "classify ", "tokenize "}) {
+    const auto r = run(std::string(sub) + "--help");
+    EXPECT_EQ(r.rc, 0) << sub;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
+  }
+  EXPECT_NE(run("classify --help").out.find("--threshold"), std::string::npos);
+}
+
+TEST(Cli, UnknownFlagsAndMissingArgumentsFail) {
+  auto r = run("classify " + model("tiny") + " --bogus-flag");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("--bogus-flag"), std::string::npos) << r.err;
+  EXPECT_NE(run("").rc, 0);
+  EXPECT_NE(run("frobnicate").rc, 0);
+  r = run("classify " + model("tiny") + " --threshold abc", "good\n");
+  EXPECT_NE(r.rc, 0);
+}
+
+TEST(Cli, InfoDescribesTheModel) {
+  auto r = run("info " + model("minilm-heads"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const char* part : {"6 layers", "hidden 384", "12 heads", "wordpiece", "great, other", "after layer 6", "MFLOP per token"})
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+  r = run("info --json " + model("minilm-heads"));
+  ASSERT_EQ(r.rc, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["layers"], 6);
+  EXPECT_EQ(j["exits"].size(), 6u);
+  EXPECT_NEAR(j["flops_per_token_per_layer"].get<double>(), 2.0 * (4 * 384 * 384 + 2 * 384 * 1536), 1.0);
+  r = run("info " + offramp::test::minilm_dir());
+  ASSERT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("none: a plain checkpoint"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ClassifyLabelledTsvPrintsJsonLinesAndSummary) {
+  const std::string tsv = offramp::test::repo_dir() + "/data/fine_foods/test.tsv";
+  // Head of the file through stdin keeps it quick.
+  std::ifstream in(tsv);
+  std::string text, line;
+  for (int i = 0; i < 20 && std::getline(in, line); ++i) text += line + "\n";
+  const auto r = run("classify " + model("minilm-heads") + " --max-length 64 --threshold 0.7", text);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::istringstream out(r.out);
+  int rows = 0;
+  while (std::getline(out, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["line"], rows + 1);
+    for (const char* k : {"label", "confidence", "exit_layer", "flops", "gold", "tokens"}) EXPECT_TRUE(j.contains(k)) << k;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 20);
+  for (const char* part : {"accuracy", "mean exit layer", "FLOPs relative to full depth"})
+    EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
+}
+
+TEST(Cli, ClassifyRejectsBadInputWithLineNumbers) {
+  auto r = run("classify " + model("tiny") + " -", "great\tgood\nawful\tbad\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("<stdin>:2: unknown label 'awful'"), std::string::npos) << r.err;
+  r = run("classify " + model("tiny") + " --format tsv -", "great\tgood\nno tab here\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("<stdin>:2: expected 'label<TAB>text'"), std::string::npos) << r.err;
+  r = run("classify " + model("tiny"), "good\n\nbad\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("<stdin>:2: empty text"), std::string::npos) << r.err;
+  r = run("classify " + model("tiny"), "");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
+  r = run("classify " + model("tiny") + " /no/such/file.txt");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("/no/such/file.txt: cannot open"), std::string::npos) << r.err;
+  r = run("classify /no/such/model", "good\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("no such model directory"), std::string::npos) << r.err;
+  r = run("classify " + offramp::test::minilm_dir(), "good\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("no exit heads"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "nothing half-done on stdout";
+}
+
+TEST(Cli, ClassifyInvalidUtf8AndHugeLine) {
+  std::string big = "good ";
+  while (big.size() < (1u << 20)) big += "taste good ";
+  const auto r = run("classify " + model("tiny"), "good \xFF\xFE taste\n" + big + "\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::istringstream out(r.out);
+  std::string l1, l2;
+  std::getline(out, l1);
+  std::getline(out, l2);
+  EXPECT_EQ(nlohmann::json::parse(l2)["tokens"], 128);
+}
+
+TEST(Cli, TokenizeMatchesTheLibrary) {
+  const auto r = run("tokenize " + offramp::test::minilm_dir(), "Hello, world!\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["ids"], (std::vector<int>{101, 7592, 1010, 2088, 999, 102}));
+  EXPECT_EQ(j["tokens"][1], "hello");
+  const auto ids = run("tokenize --format ids --max-length 4 " + offramp::test::minilm_dir(), "Hello, world!\n");
+  EXPECT_EQ(ids.out, "101 7592 1010 102\n");
+}

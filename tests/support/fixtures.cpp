@@ -1,0 +1,136 @@
+#include "tests/support/fixtures.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "models/exit_heads.h"
+#include "models/safetensors.h"
+
+namespace offramp::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env_or(const char* var, const char* fallback) {
+  const char* v = std::getenv(var);
+  return v && *v ? v : fallback;
+}
+
+std::vector<float> random_values(std::mt19937& rng, size_t n, float scale) {
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+void write_heads(const std::string& dst, int hidden, int layers, uint32_t seed, const std::string& pooling) {
+  models::OfframpConfig oc;
+  oc.labels = {"great", "other"};
+  oc.max_length = 128;
+  oc.threshold = 0.6;
+  for (int l = 1; l <= layers; ++l)
+    oc.exits.push_back({l, pooling == "mean" ? kernels::Pooling::Mean : kernels::Pooling::Cls, 1.0f});
+  std::mt19937 rng(seed);
+  std::vector<models::ExitHeadParams> heads;
+  const size_t h = static_cast<size_t>(hidden);
+  for (int l = 0; l < layers; ++l) {
+    // Scales chosen so confidences spread over (0.5, 1): some inputs exit early, some don't.
+    heads.push_back({random_values(rng, h * h, 1.0f / std::sqrt(float(hidden))), random_values(rng, h, 0.1f),
+                     random_values(rng, 2 * h, 3.0f / std::sqrt(float(hidden))), random_values(rng, 2, 0.1f)});
+  }
+  models::save_offramp_config((fs::path(dst) / "offramp.json").string(), oc);
+  models::save_exit_heads((fs::path(dst) / "exits.safetensors").string(), heads, hidden, 2);
+}
+
+}  // namespace
+
+std::string test_models_dir() { return env_or("OFFRAMP_TEST_MODELS", OFFRAMP_TEST_MODELS_DEFAULT); }
+std::string minilm_dir() { return env_or("OFFRAMP_MINILM_DIR", OFFRAMP_MINILM_DIR_DEFAULT); }
+std::string repo_dir() { return OFFRAMP_REPO_DIR; }
+
+void make_random_heads_model(const std::string& backbone, const std::string& dst, uint32_t seed,
+                             const std::string& pooling) {
+  fs::create_directories(dst);
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"}) {
+    const fs::path target = fs::absolute(fs::path(backbone) / f), link = fs::path(dst) / f;
+    if (!fs::exists(target)) throw std::runtime_error(target.string() + ": missing (run scripts/fetch-minilm.sh)");
+    fs::remove(link);
+    fs::create_symlink(target, link);
+  }
+  const auto cfg = nlohmann::json::parse(std::ifstream(fs::path(backbone) / "config.json"));
+  write_heads(dst, cfg["hidden_size"].get<int>(), cfg["num_hidden_layers"].get<int>(), seed, pooling);
+}
+
+void make_tiny_model(const std::string& dst, uint32_t seed, bool with_heads) {
+  fs::create_directories(dst);
+  const int h = 32, layers = 2, heads = 4, ffn = 64, max_pos = 128;
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (char c = 'a'; c <= 'z'; ++c) vocab.push_back(std::string(1, c));
+  for (char c = 'a'; c <= 'z'; ++c) vocab.push_back(std::string("##") + c);
+  for (const char* p : {".", ",", "!", "?", "'"}) vocab.push_back(p);
+  for (const char* w : {"the", "good", "bad", "great", "tasty", "bag", "not", "very", "taste", "##s", "##ing"})
+    vocab.push_back(w);
+  {
+    std::ofstream v(fs::path(dst) / "vocab.txt");
+    for (const auto& t : vocab) v << t << "\n";
+  }
+  const int vs = static_cast<int>(vocab.size());
+  nlohmann::json cfg = {{"model_type", "bert"}, {"vocab_size", vs}, {"hidden_size", h}, {"num_hidden_layers", layers},
+                        {"num_attention_heads", heads}, {"intermediate_size", ffn}, {"max_position_embeddings", max_pos},
+                        {"type_vocab_size", 2}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12}};
+  std::ofstream(fs::path(dst) / "config.json") << cfg.dump(2);
+  std::mt19937 rng(seed);
+  std::vector<models::NamedTensor> t;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape, float scale, float mean = 0.0f) {
+    size_t n = 1;
+    for (auto d : shape) n *= static_cast<size_t>(d);
+    auto v = random_values(rng, n, scale);
+    for (auto& x : v) x += mean;
+    t.push_back({name, shape, v});
+  };
+  add("embeddings.word_embeddings.weight", {vs, h}, 0.5f);
+  add("embeddings.position_embeddings.weight", {max_pos, h}, 0.1f);
+  add("embeddings.token_type_embeddings.weight", {2, h}, 0.1f);
+  add("embeddings.LayerNorm.weight", {h}, 0.05f, 1.0f);
+  add("embeddings.LayerNorm.bias", {h}, 0.05f);
+  for (int l = 0; l < layers; ++l) {
+    const std::string L = "encoder.layer." + std::to_string(l) + ".";
+    for (const char* p : {"query", "key", "value"}) {
+      add(L + "attention.self." + p + ".weight", {h, h}, 0.2f);
+      add(L + "attention.self." + p + ".bias", {h}, 0.05f);
+    }
+    add(L + "attention.output.dense.weight", {h, h}, 0.2f);
+    add(L + "attention.output.dense.bias", {h}, 0.05f);
+    add(L + "attention.output.LayerNorm.weight", {h}, 0.05f, 1.0f);
+    add(L + "attention.output.LayerNorm.bias", {h}, 0.05f);
+    add(L + "intermediate.dense.weight", {ffn, h}, 0.2f);
+    add(L + "intermediate.dense.bias", {ffn}, 0.05f);
+    add(L + "output.dense.weight", {h, ffn}, 0.15f);
+    add(L + "output.dense.bias", {h}, 0.05f);
+    add(L + "output.LayerNorm.weight", {h}, 0.05f, 1.0f);
+    add(L + "output.LayerNorm.bias", {h}, 0.05f);
+  }
+  models::write_safetensors_f32((fs::path(dst) / "model.safetensors").string(), t);
+  if (with_heads) write_heads(dst, h, layers, seed + 1, "cls");
+}
+
+std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    rows.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return rows;
+}
+
+}  // namespace offramp::test

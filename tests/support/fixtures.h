@@ -1,0 +1,30 @@
+// Test fixtures: model directories with seeded random weights, written with the project's
+// own writers (until offramp-train exists, exit heads are random but fixed by the seed).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace offramp::test {
+
+// Where ctest's fixture step puts the models and where the MiniLM checkpoint lives; both
+// come from the build (compile definitions), overridable by environment variables
+// OFFRAMP_TEST_MODELS and OFFRAMP_MINILM_DIR.
+std::string test_models_dir();
+std::string minilm_dir();
+std::string repo_dir();
+
+// A model directory `dst` that uses the real MiniLM backbone of `backbone` (files linked)
+// plus exit heads after every layer with weights from `seed`, labels great/other.
+void make_random_heads_model(const std::string& backbone, const std::string& dst, uint32_t seed,
+                             const std::string& pooling = "cls");
+
+// A tiny random BERT (hidden 32, 2 layers, 4 heads, ffn 64, 128 max positions) with a
+// small English WordPiece vocabulary, and heads after both layers unless `with_heads` is false.
+void make_tiny_model(const std::string& dst, uint32_t seed, bool with_heads = true);
+
+// Reads the texts of a `label<TAB>text` file.
+std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path);
+
+}  // namespace offramp::test

@@ -1,0 +1,173 @@
+// Bad model directories and bad texts: each gives an offramp::Error naming the problem.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "models/safetensors.h"
+#include "offramp/offramp.h"
+#include "tests/support/fixtures.h"
+
+using namespace offramp;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("offramp_bad_" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d.parent_path());
+  fs::copy(test::test_models_dir() + "/tiny", d, fs::copy_options::recursive);
+  return d;
+}
+
+std::string load_error(const fs::path& dir) {
+  try {
+    Classifier::load(dir.string());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+void edit_config(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit) {
+  auto j = nlohmann::json::parse(std::ifstream(dir / "config.json"));
+  edit(j);
+  std::ofstream(dir / "config.json") << j.dump();
+}
+
+#define EXPECT_MENTIONS(msg, ...)                                       \
+  for (const char* part : {__VA_ARGS__}) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)
+
+}  // namespace
+
+TEST(BadModel, MissingDirectoryAndFiles) {
+  EXPECT_MENTIONS(load_error("/no/such/model"), "/no/such/model", "no such model directory");
+  auto d = scratch("no_weights");
+  fs::remove(d / "model.safetensors");
+  EXPECT_MENTIONS(load_error(d), "model.safetensors", "missing");
+  d = scratch("no_vocab");
+  fs::remove(d / "vocab.txt");
+  EXPECT_MENTIONS(load_error(d), "no tokenizer found");
+  d = scratch("half_heads");
+  fs::remove(d / "exits.safetensors");
+  EXPECT_MENTIONS(load_error(d), "exits.safetensors", "missing");
+}
+
+TEST(BadModel, TruncatedAndCorruptWeights) {
+  auto d = scratch("truncated");
+  fs::resize_file(d / "model.safetensors", fs::file_size(d / "model.safetensors") - 100);
+  EXPECT_MENTIONS(load_error(d), "model.safetensors", "outside");
+  d = scratch("corrupt");
+  {
+    std::fstream f(d / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8);
+    f.write("#garbage#", 9);
+  }
+  EXPECT_MENTIONS(load_error(d), "model.safetensors", "not valid JSON");
+  d = scratch("zero_bytes");
+  std::ofstream(d / "exits.safetensors", std::ios::trunc).close();
+  EXPECT_MENTIONS(load_error(d), "exits.safetensors", "truncated");
+}
+
+TEST(BadModel, LyingOffsetsWrongShapeAndDtype) {
+  const auto tiny = models::SafetensorsFile::open(test::test_models_dir() + "/tiny/model.safetensors");
+  // Rewrite the weights with one tensor changed, keeping everything else valid.
+  auto rewrite = [&](const fs::path& dir, const std::string& name, std::vector<int64_t> shape) {
+    std::vector<models::NamedTensor> ts;
+    for (const auto& [n, info] : tiny.tensors()) {
+      auto s = info.shape;
+      if (n == name) s = shape;
+      size_t numel = 1;
+      for (auto x : s) numel *= size_t(x);
+      ts.push_back({n, s, n == name ? std::vector<float>(numel, 0.1f) : tiny.read_f32(n, info.shape)});
+    }
+    models::write_safetensors_f32((dir / "model.safetensors").string(), ts);
+  };
+  auto d = scratch("wrong_shape");
+  rewrite(d, "encoder.layer.1.output.dense.weight", {32, 32});
+  EXPECT_MENTIONS(load_error(d), "encoder.layer.1.output.dense.weight", "has shape [32, 32], expected [32, 64]");
+
+  // A header whose offsets point beyond the data, and one declaring I64 for a weight.
+  d = scratch("lying");
+  {
+    std::string h = R"({"embeddings.word_embeddings.weight":{"dtype":"F32","shape":[73,32],"data_offsets":[0,999999]}})";
+    std::ofstream f(d / "model.safetensors", std::ios::binary | std::ios::trunc);
+    uint64_t n = h.size();
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f << h << std::string(64, '\0');
+  }
+  EXPECT_MENTIONS(load_error(d), "embeddings.word_embeddings.weight", "outside");
+  d = scratch("int_weights");
+  {
+    std::string h = R"({"embeddings.word_embeddings.weight":{"dtype":"I32","shape":[73,32],"data_offsets":[0,9344]}})";
+    std::ofstream f(d / "model.safetensors", std::ios::binary | std::ios::trunc);
+    uint64_t n = h.size();
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f << h << std::string(9344, '\0');
+  }
+  EXPECT_MENTIONS(load_error(d), "embeddings.word_embeddings.weight", "dtype I32");
+}
+
+TEST(BadModel, ConfigProblems) {
+  auto d = scratch("missing_field");
+  edit_config(d, [](auto& j) { j.erase("num_attention_heads"); });
+  EXPECT_MENTIONS(load_error(d), "config.json", "missing field 'num_attention_heads'");
+  d = scratch("gpt2");
+  edit_config(d, [](auto& j) { j["model_type"] = "gpt2"; });
+  EXPECT_MENTIONS(load_error(d), "unsupported architecture", "gpt2");
+  d = scratch("bad_heads");
+  edit_config(d, [](auto& j) { j["num_attention_heads"] = 5; });
+  EXPECT_MENTIONS(load_error(d), "not divisible");
+  d = scratch("not_json");
+  std::ofstream(d / "config.json", std::ios::trunc) << "{\"model_type\": ";
+  EXPECT_MENTIONS(load_error(d), "config.json", "not valid JSON");
+  d = scratch("bad_offramp_json");
+  std::ofstream(d / "offramp.json", std::ios::trunc) << R"({"format_version": 1, "labels": ["a","b"], "exits": [{"layer": 9}]})";
+  EXPECT_MENTIONS(load_error(d), "offramp.json", "exit layers");
+  d = scratch("future_format");
+  std::ofstream(d / "offramp.json", std::ios::trunc) << R"({"format_version": 7, "labels": ["a","b"], "exits": []})";
+  EXPECT_MENTIONS(load_error(d), "format_version 7");
+}
+
+TEST(BadText, EmptyInvalidAndHugeTexts) {
+  const auto clf = Classifier::load(test::test_models_dir() + "/tiny");
+  try {
+    clf.classify(std::vector<std::string>{"good", "   "});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_MENTIONS(std::string(e.what()), "text 1 is empty");
+  }
+  EXPECT_THROW(clf.classify(""), Error);
+  // Invalid UTF-8 is classified (bad bytes dropped), never a crash.
+  const auto r = clf.classify("good \xFF\xFE\xC3 taste");
+  EXPECT_EQ(r.num_tokens, clf.classify("good taste").num_tokens);
+  // 1 MB: truncated to max_length (128 for this model).
+  std::string big;
+  while (big.size() < (1u << 20)) big += "the good taste ";
+  const auto rb = clf.classify(big);
+  EXPECT_EQ(rb.num_tokens, 128);
+  EXPECT_THROW(clf.classify("good", {.max_length = 4096}), Error);
+  EXPECT_THROW(clf.classify("good", {.threshold = -1.0}), Error);
+}
+
+TEST(BadText, PlainCheckpointCannotClassifyButLoads) {
+  const auto clf = Classifier::load(test::test_models_dir() + "/tiny-plain");
+  EXPECT_TRUE(clf.info().exits.empty());
+  try {
+    clf.classify("good");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_MENTIONS(std::string(e.what()), "no exit heads", "offramp-train");
+  }
+}
+
+TEST(BadModel, CudaDeviceWithoutBackend) {
+  try {
+    Classifier::load(test::test_models_dir() + "/tiny", {.device = Device::Cuda});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_MENTIONS(std::string(e.what()), "CUDA");
+  }
+}

@@ -1,0 +1,57 @@
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "offramp/offramp.h"
+#include "tools/offramp/commands.h"
+
+namespace offramp::cli {
+
+namespace {
+struct InfoArgs {
+  std::string model;
+  bool json = false;
+};
+}  // namespace
+
+Run add_info(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  app.add_option("MODEL", a->model, "Model directory")->required();
+  app.add_flag("--json", a->json, "Print JSON instead of text");
+  return [a] {
+    const auto clf = Classifier::load(a->model, {.device = Device::Cpu});
+    const ModelInfo& i = clf.info();
+    nlohmann::json exits = nlohmann::json::array();
+    for (const auto& e : i.exits) exits.push_back({{"layer", e.layer}, {"pooling", e.pooling}, {"temperature", e.temperature}});
+    if (a->json) {
+      nlohmann::json j = {{"path", i.path}, {"architecture", i.architecture}, {"layers", i.layers},
+                          {"hidden", i.hidden}, {"heads", i.heads}, {"ffn", i.ffn}, {"vocab_size", i.vocab_size},
+                          {"max_position", i.max_position}, {"activation", i.activation}, {"tokenizer", i.tokenizer},
+                          {"max_length", i.max_length}, {"parameters", i.parameters}, {"exits", exits},
+                          {"labels", i.labels}, {"flops_per_token_per_layer", i.flops_per_token_per_layer}};
+      if (!i.exits.empty()) j["policy"] = {{"name", i.policy}, {"threshold", i.threshold}, {"patience", i.patience}};
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << "model         " << i.path << "\n"
+              << "architecture  " << i.architecture << ": " << i.layers << " layers, hidden " << i.hidden << ", "
+              << i.heads << " heads, ffn " << i.ffn << ", " << i.activation << "\n"
+              << "tokenizer     " << i.tokenizer << ", vocabulary " << i.vocab_size << ", max_length " << i.max_length
+              << " (model limit " << i.max_position << ")\n"
+              << "parameters    " << i.parameters << " (" << i.parameters / 1e6 << " M)\n"
+              << "FLOPs         " << i.flops_per_token_per_layer / 1e6
+              << " MFLOP per token per layer (projections + FFN; attention adds 4*n*h per token at length n)\n";
+    if (i.exits.empty()) {
+      std::cout << "exit heads    none: a plain checkpoint. Add heads with offramp-train before classifying.\n";
+      return 0;
+    }
+    std::cout << "labels        ";
+    for (size_t k = 0; k < i.labels.size(); ++k) std::cout << (k ? ", " : "") << i.labels[k];
+    std::cout << "\npolicy        " << i.policy << ", threshold " << i.threshold << ", patience " << i.patience << "\n"
+              << "exit heads    " << i.exits.size() << ":\n";
+    for (const auto& e : i.exits)
+      std::cout << "  after layer " << e.layer << "  pooling " << e.pooling << "  temperature " << e.temperature << "\n";
+    return 0;
+  };
+}
+
+}  // namespace offramp::cli
