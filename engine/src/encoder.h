@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/src/aligned_vector.h"
 #include "kernels/device.h"
 #include "models/bert_config.h"
 
@@ -13,11 +14,11 @@ namespace offramp::engine {
 // Per-call scratch for a packed batch of at most `tokens` rows. One per caller, so
 // concurrent calls never share buffers.
 struct Workspace {
-  std::vector<float> x;    // [t, h]   hidden states (compacted in place)
-  std::vector<float> qkv;  // [t, 3h]
-  std::vector<float> ctx;  // [t, h]
-  std::vector<float> tmp;  // [t, h]
-  std::vector<float> ffn;  // [t, f]
+  AlignedVector<float> x;    // [t, h]   hidden states (compacted in place)
+  AlignedVector<float> qkv;  // [t, 3h]
+  AlignedVector<float> ctx;  // [t, h]
+  AlignedVector<float> tmp;  // [t, h]
+  AlignedVector<float> ffn;  // [t, f]
   void reserve(int tokens, const models::BertConfig& c);
 };
 

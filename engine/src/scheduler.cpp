@@ -34,7 +34,7 @@ void run_chunk(const ModelDir& m, kernels::Device dev, const std::vector<std::ve
   std::vector<int> active(static_cast<size_t>(batch));  // active slot -> input index
   for (int s = 0; s < batch; ++s) active[static_cast<size_t>(s)] = static_cast<int>(first) + s;
   std::vector<ExitState> state(static_cast<size_t>(batch));
-  std::vector<float> scratch, logits, probs;
+  AlignedVector<float> scratch, logits, probs;
   std::vector<unsigned char> keep;
   size_t next_exit = 0;
   const int last_layer = m.offramp.exits.back().layer;

@@ -12,6 +12,26 @@ namespace offramp::kernels::cpu {
 using RowVec = Eigen::Map<Eigen::ArrayXf>;
 using ConstRowVec = Eigen::Map<const Eigen::ArrayXf>;
 
+namespace {
+
+// sum_i f(x[i]) with 16 interleaved partial sums (vectorised by the compiler) combined in a
+// fixed order: deterministic whatever the row's alignment, unlike Eigen's alignment-peeled
+// reductions.
+template <typename F>
+float fixed_order_sum(const float* x, int n, F f) {
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += f(x[i + j]);
+  float total = 0.0f;
+  for (; i < n; ++i) total += f(x[i]);
+  for (int j = 0; j < kLanes; ++j) total += acc[j];
+  return total;
+}
+
+}  // namespace
+
 void add_layer_norm(float* x, const float* residual, const float* gamma, const float* beta,
                     int rows, int h, float eps) {
   ConstRowVec g(gamma, h), b(beta, h);
@@ -19,9 +39,11 @@ void add_layer_norm(float* x, const float* residual, const float* gamma, const f
   for (int r = 0; r < rows; ++r) {
     RowVec v(x + static_cast<size_t>(r) * h, h);
     if (residual != nullptr) v += ConstRowVec(residual + static_cast<size_t>(r) * h, h);
-    // Two-pass mean/variance (biased, as torch.nn.LayerNorm) for accuracy.
-    const float mean = v.mean();
-    const float var = (v - mean).square().mean();
+    // Two-pass mean/variance (biased, as torch.nn.LayerNorm) for accuracy, summed in a
+    // fixed order so the result never depends on the row's address.
+    const float* row = v.data();
+    const float mean = fixed_order_sum(row, h, [](float x) { return x; }) / static_cast<float>(h);
+    const float var = fixed_order_sum(row, h, [mean](float x) { return (x - mean) * (x - mean); }) / static_cast<float>(h);
     const float rstd = 1.0f / std::sqrt(var + eps);
     v = (v - mean) * rstd * g + b;
   }

@@ -1,5 +1,6 @@
 #include <Eigen/Core>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/cpu_ops.h"
@@ -26,12 +27,15 @@ void exit_head(const float* hidden, const int* offsets, int batch, int h,
   linear(pooled, head.dense_w, head.dense_b, dense, batch, h, h);
   activation(dense, batch, h, Activation::Tanh);
   linear(dense, head.cls_w, head.cls_b, logits, batch, head.labels, h);
+  // Temperature softmax per sequence, in plain loops: `labels` is small, and a fixed
+  // summation order keeps results independent of the row's position in the batch.
   for (int s = 0; s < batch; ++s) {
-    Eigen::Map<const Eigen::ArrayXf> z(logits + static_cast<size_t>(s) * head.labels, head.labels);
-    Eigen::Map<Eigen::ArrayXf> p(probs + static_cast<size_t>(s) * head.labels, head.labels);
-    p = z / head.temperature;
-    p = (p - p.maxCoeff()).exp();
-    p /= p.sum();
+    const float* z = logits + static_cast<size_t>(s) * head.labels;
+    float* p = probs + static_cast<size_t>(s) * head.labels;
+    float mx = z[0] / head.temperature, sum = 0.0f;
+    for (int k = 1; k < head.labels; ++k) mx = std::max(mx, z[k] / head.temperature);
+    for (int k = 0; k < head.labels; ++k) sum += (p[k] = std::exp(z[k] / head.temperature - mx));
+    for (int k = 0; k < head.labels; ++k) p[k] /= sum;
   }
 }
 

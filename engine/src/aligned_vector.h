@@ -1,0 +1,32 @@
+// std::vector with 64-byte aligned storage for the engine's activation buffers.
+//
+// Why: Eigen peels elementwise loops to the destination's alignment, handling the first
+// elements with scalar code (e.g. scalar vs SIMD erf), so a buffer's address could change
+// the last bits of a result. With every buffer 64-byte aligned and rows a multiple of
+// 16 floats (true of BERT-family sizes), results are bitwise independent of where an input
+// sits in a batch or which allocation a call got.
+#pragma once
+
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace offramp::engine {
+
+template <typename T>
+struct AlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  AlignedAllocator() = default;
+  template <typename U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
+  template <typename U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+};
+
+template <typename T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
+}  // namespace offramp::engine
