@@ -89,24 +89,18 @@ TEST(BadModel, LyingOffsetsWrongShapeAndDtype) {
   rewrite(d, "encoder.layer.1.output.dense.weight", {32, 32});
   EXPECT_MENTIONS(load_error(d), "encoder.layer.1.output.dense.weight", "has shape [32, 32], expected [32, 64]");
 
-  // A header whose offsets point beyond the data, and one declaring I64 for a weight.
-  d = scratch("lying");
-  {
-    std::string h = R"({"embeddings.word_embeddings.weight":{"dtype":"F32","shape":[73,32],"data_offsets":[0,999999]}})";
-    std::ofstream f(d / "model.safetensors", std::ios::binary | std::ios::trunc);
-    uint64_t n = h.size();
+  // A header whose offsets point beyond the data, and one declaring I32 for a weight.
+  auto raw_weights = [](const fs::path& dir, const std::string& header, size_t data_bytes) {
+    std::ofstream f(dir / "model.safetensors", std::ios::binary | std::ios::trunc);
+    const uint64_t n = header.size();
     f.write(reinterpret_cast<const char*>(&n), 8);
-    f << h << std::string(64, '\0');
-  }
+    f << header << std::string(data_bytes, '\0');
+  };
+  d = scratch("lying");
+  raw_weights(d, R"({"embeddings.word_embeddings.weight":{"dtype":"F32","shape":[73,32],"data_offsets":[0,999999]}})", 64);
   EXPECT_MENTIONS(load_error(d), "embeddings.word_embeddings.weight", "outside");
   d = scratch("int_weights");
-  {
-    std::string h = R"({"embeddings.word_embeddings.weight":{"dtype":"I32","shape":[73,32],"data_offsets":[0,9344]}})";
-    std::ofstream f(d / "model.safetensors", std::ios::binary | std::ios::trunc);
-    uint64_t n = h.size();
-    f.write(reinterpret_cast<const char*>(&n), 8);
-    f << h << std::string(9344, '\0');
-  }
+  raw_weights(d, R"({"embeddings.word_embeddings.weight":{"dtype":"I32","shape":[73,32],"data_offsets":[0,9344]}})", 9344);
   EXPECT_MENTIONS(load_error(d), "embeddings.word_embeddings.weight", "dtype I32");
 }
 
