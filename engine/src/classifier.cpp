@@ -1,8 +1,5 @@
 // offramp::Classifier: the public API over model_dir (loading), tokenizer and scheduler.
-#include <omp.h>
-
 #include <algorithm>
-#include <numeric>
 
 #include "engine/src/model_dir.h"
 #include "engine/src/scheduler.h"

@@ -63,7 +63,6 @@ void run_chunk(const ModelDir& m, kernels::Device dev, const std::vector<std::ve
       const int n = offsets[static_cast<size_t>(s) + 1] - offsets[static_cast<size_t>(s)];
       SequenceResult& r = results[static_cast<size_t>(input)];
       r.flops += models::head_flops(shape, n, spec.pooling);
-      if (opt.observer) opt.observer(opt.observer_ctx, input, static_cast<int>(next_exit), p, labels);
       const ExitDecision d = decide_exit(opt.policy, p, labels, state[static_cast<size_t>(s)]);
       if (d.exit || final_head) {
         r.label = d.argmax;

@@ -20,15 +20,9 @@ struct SequenceResult {
   double flops = 0;
 };
 
-// Observer for every head evaluation (calibration records all heads; tests inspect them).
-// Called with the input index, the exit index and the head's probabilities [labels].
-using HeadObserver = void (*)(void* ctx, int input, int exit_index, const float* probs, int labels);
-
 struct BatchOptions {
   PolicyParams policy;
   int max_batch_tokens = 16384;
-  HeadObserver observer = nullptr;
-  void* observer_ctx = nullptr;
 };
 
 // inputs: token ids per sequence (each non-empty). Results in input order.

@@ -228,7 +228,7 @@ std::vector<int32_t> WordPieceTokenizer::encode_pieces(std::string_view text, si
     constexpr size_t kChunk = 4096;
     while (!seg.empty() && ids.size() < limit) {
       size_t cut = std::min(seg.size(), kChunk);
-      while (cut < seg.size() && !is_whitespace(seg[cut]) && cut < seg.size()) ++cut;  // whole words
+      while (cut < seg.size() && !is_whitespace(seg[cut])) ++cut;  // whole words
       words.clear();
       basic_tokens(seg.substr(0, cut), words);
       for (const auto& w : words) {
