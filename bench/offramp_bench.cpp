@@ -4,7 +4,8 @@
 //   offramp-bench [--model DIR] [Google Benchmark flags: --benchmark_filter=...]
 //
 // DIR defaults to $OFFRAMP_MINILM_DIR or .cache/models/all-minilm-l6-v2 (scripts/fetch-minilm.sh).
-// Time is ms per forward (or op); counter GFLOP/s uses the analytic FLOPs of models/flops.h.
+// Time is ms per forward; counter GFLOP/s uses the analytic FLOPs of models/flops.h, and the
+// *_ms counters of BM_ForwardBreakdown give each op's ms per forward, summed over layers.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -14,10 +15,7 @@
 
 #include "engine/src/encoder.h"
 #include "engine/src/model_dir.h"
-#include "kernels/activation.h"
-#include "kernels/attention.h"
-#include "kernels/gemm.h"
-#include "kernels/layer_norm.h"
+#include "kernels/device.h"
 #include "models/flops.h"
 
 using namespace offramp;
@@ -57,23 +55,33 @@ void set_counters(benchmark::State& state, double flops_per_iter) {
   state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Full-depth encoder forward: args {batch, len, threads}.
-void BM_Forward(benchmark::State& state) {
+// Full-depth encoder forward: args {batch, len, threads}. With `profile`, each op of every
+// layer is timed (OpProfile) and reported as a counter in ms per forward: the per-op
+// breakdown of the real forward.
+void run_forward(benchmark::State& state, bool profile) {
   const int batch = int(state.range(0)), len = int(state.range(1));
   kernels::set_cpu_threads(int(state.range(2)));
   const auto& m = model();
   const engine::Encoder enc(m.config, m.weights, kernels::Device::Cpu);
   const Packed p = make_batch(batch, len);
   engine::Workspace ws;
+  engine::OpProfile ops;
+  if (profile) ws.profile = &ops;
   for (auto _ : state) {
     enc.embed(p.ids.data(), p.pos.data(), int(p.ids.size()), ws);
     for (int l = 0; l < m.config.layers; ++l) enc.run_layer(l, p.offsets.data(), batch, ws);
     benchmark::DoNotOptimize(ws.x.data());
   }
   set_counters(state, forward_flops(batch, len));
+  if (profile)
+    for (int op = 0; op < engine::OpProfile::kCount; ++op)
+      state.counters[std::string(engine::OpProfile::kNames[op]) + "_ms"] =
+          benchmark::Counter(ops.seconds[op] * 1e3, benchmark::Counter::kAvgIterations);
 }
 
-// OpenBLAS sgemm at the FFN-in shape of the same batch: [t, h] x [h, f].
+void BM_Forward(benchmark::State& state) { run_forward(state, false); }
+void BM_ForwardBreakdown(benchmark::State& state) { run_forward(state, true); }
+
 void BM_Sgemm(benchmark::State& state) {
   const int t = int(state.range(0) * state.range(1)), h = model().config.hidden, f = model().config.ffn;
   kernels::set_cpu_threads(int(state.range(2)));
@@ -85,37 +93,6 @@ void BM_Sgemm(benchmark::State& state) {
   set_counters(state, 2.0 * t * h * f);
 }
 
-// Per-op breakdown of one encoder layer: args {batch, len, threads, op}.
-enum Op { kQkv, kAttention, kAttnOut, kLayerNorm, kFfnIn, kGelu, kFfnOut, kOps };
-const char* kOpNames[] = {"qkv_linear", "attention", "attn_out_linear", "add_layer_norm", "ffn_in_linear", "gelu", "ffn_out_linear"};
-
-void BM_LayerOp(benchmark::State& state) {
-  const int batch = int(state.range(0)), len = int(state.range(1)), op = int(state.range(3));
-  kernels::set_cpu_threads(int(state.range(2)));
-  state.SetLabel(kOpNames[op]);
-  const auto& c = model().config;
-  const auto& L = model().weights.layers[0];
-  const int t = batch * len, h = c.hidden, f = c.ffn;
-  const Packed p = make_batch(batch, len);
-  std::vector<float> x(size_t(t) * h, 0.1f), qkv(size_t(t) * 3 * h, 0.1f), ctx(size_t(t) * h), tmp(size_t(t) * h, 0.1f),
-      ffn(size_t(t) * f, 0.1f);
-  const auto d = kernels::Device::Cpu;
-  double flops = 0;
-  for (auto _ : state) {
-    switch (op) {
-      case kQkv: kernels::linear(d, x.data(), L.qkv_w.data(), L.qkv_b.data(), qkv.data(), t, 3 * h, h); flops = 2.0 * t * h * 3 * h; break;
-      case kAttention: kernels::packed_attention(d, qkv.data(), p.offsets.data(), batch, c.heads, c.head_dim(), ctx.data()); flops = 4.0 * batch * len * len * h; break;
-      case kAttnOut: kernels::linear(d, ctx.data(), L.attn_out_w.data(), L.attn_out_b.data(), tmp.data(), t, h, h); flops = 2.0 * t * h * h; break;
-      case kLayerNorm: kernels::add_layer_norm(d, x.data(), tmp.data(), L.ln1_g.data(), L.ln1_b.data(), t, h, c.layer_norm_eps); break;
-      case kFfnIn: kernels::linear(d, x.data(), L.ffn_in_w.data(), L.ffn_in_b.data(), ffn.data(), t, f, h); flops = 2.0 * t * h * f; break;
-      case kGelu: kernels::activation(d, ffn.data(), t, f, c.activation); std::fill(ffn.begin(), ffn.begin() + 16, 0.1f); break;
-      case kFfnOut: kernels::linear(d, ffn.data(), L.ffn_out_w.data(), L.ffn_out_b.data(), tmp.data(), t, h, f); flops = 2.0 * t * h * f; break;
-    }
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, flops);
-}
-
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "len", "threads"});
   for (int threads : {1, 2})
@@ -123,19 +100,11 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
-void op_shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"batch", "len", "threads", "op"});
-  for (int threads : {1, 2})
-    for (auto [batch, len] : {std::pair{1, 64}, {32, 128}})
-      for (int op = 0; op < kOps; ++op) b->Args({batch, len, threads, op});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
 }  // namespace
 
 BENCHMARK(BM_Forward)->Apply(shapes);
 BENCHMARK(BM_Sgemm)->Apply(shapes);
-BENCHMARK(BM_LayerOp)->Apply(op_shapes);
+BENCHMARK(BM_ForwardBreakdown)->Apply(shapes);
 
 int main(int argc, char** argv) {
   const char* env = std::getenv("OFFRAMP_MINILM_DIR");
@@ -147,8 +116,8 @@ int main(int argc, char** argv) {
     else if (a.rfind("--model=", 0) == 0) g_model_dir = a.substr(8);
     else if (a == "--help" || a == "-h") {
       std::cout << "offramp-bench [--model DIR] [Google Benchmark flags]\n"
-                   "  Full-depth MiniLM-L6 forward (batch x len = 1x64, 32x128; 1 and 2 threads), per-op\n"
-                   "  breakdown of one layer, and an OpenBLAS sgemm of the FFN shape in the same run.\n"
+                   "  Full-depth MiniLM-L6 forward (batch x len = 1x64, 32x128; 1 and 2 threads), the same\n"
+                   "  forward with a per-op time breakdown, and an OpenBLAS sgemm of the FFN shape in the same run.\n"
                    "  DIR: an all-MiniLM-L6-v2 checkpoint (default $OFFRAMP_MINILM_DIR or .cache/models/all-minilm-l6-v2).\n\n";
       rest.push_back(argv[i]);
     } else rest.push_back(argv[i]);

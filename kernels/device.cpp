@@ -1,5 +1,10 @@
 #include "kernels/device.h"
 
+#include <cblas.h>
+#include <omp.h>
+
+#include <atomic>
+
 namespace offramp::kernels {
 
 bool cuda_compiled() { return false; }
@@ -8,6 +13,21 @@ void no_cuda(const char* op) {
   throw KernelError(std::string(op) +
                     ": the CUDA backend is not part of this build; use Device::Cpu "
                     "(or Device::Auto, which falls back to the CPU)");
+}
+
+namespace {
+std::atomic<int> g_cpu_threads{0};  // 0: not set, use all cores
+}  // namespace
+
+void set_cpu_threads(int threads) {
+  const int n = threads > 0 ? threads : omp_get_num_procs();
+  g_cpu_threads.store(n);
+  openblas_set_num_threads(n);  // OpenBLAS keeps its own global count
+}
+
+int cpu_threads() {
+  const int n = g_cpu_threads.load();
+  return n > 0 ? n : omp_get_num_procs();
 }
 
 }  // namespace offramp::kernels

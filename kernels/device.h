@@ -26,4 +26,10 @@ inline void check(bool cond, const char* op, const std::string& what) {
 // Throws the standard "no CUDA here" error for `op`.
 [[noreturn]] void no_cuda(const char* op);
 
+// Threads the CPU kernels use (OpenBLAS GEMMs and our OpenMP loops); 0 = all cores.
+// Process-wide: every calling thread sees it (omp_set_num_threads alone would only change
+// the caller's own OpenMP setting, not a service's other threads').
+void set_cpu_threads(int threads);
+int cpu_threads();
+
 }  // namespace offramp::kernels

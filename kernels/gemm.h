@@ -10,8 +10,4 @@ namespace offramp::kernels {
 void linear(Device dev, const float* x, const float* w, const float* bias, float* y, int m,
             int n, int k);
 
-// Number of threads the CPU GEMMs use (0 = all cores). Process-wide (OpenBLAS state).
-void set_cpu_threads(int threads);
-int cpu_threads();
-
 }  // namespace offramp::kernels

@@ -119,7 +119,7 @@ void save_exit_heads(const std::string& path, const std::vector<ExitHeadParams>&
     t.push_back({p + "classifier.weight", {c, h}, heads[i].cls_w});
     t.push_back({p + "classifier.bias", {c}, heads[i].cls_b});
   }
-  write_safetensors_f32(path, t);
+  write_safetensors(path, t);
 }
 
 }  // namespace offramp::models

@@ -1,5 +1,6 @@
 #include "models/safetensors.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -29,33 +30,7 @@ DType parse_dtype(const std::string& s, size_t* bytes) {
   return *bytes = it->second, DType::Other;
 }
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: renormalise
-      exp = 127 - 15 + 1;
-      while ((mant & 0x400u) == 0) mant <<= 1, --exp;
-      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-float bf16_to_float(uint16_t b) {
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
 
 }  // namespace
 
@@ -148,7 +123,7 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
   if (t.shape != shape)
     fail(path_, "tensor '" + name + "' has shape " + shape_str(t.shape) + ", expected " + shape_str(shape));
   const uint8_t* p = data_.data() + t.begin;
-  const size_t n = (t.end - t.begin) / (t.dtype == DType::F32 ? 4 : 2);
+  const size_t n = (t.end - t.begin) / dtype_bytes(t.dtype);
   std::vector<float> out(n);
   switch (t.dtype) {
     case DType::F32:
@@ -159,7 +134,8 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
       for (size_t i = 0; i < n; ++i) {
         uint16_t v;
         std::memcpy(&v, p + 2 * i, 2);
-        out[i] = t.dtype == DType::F16 ? half_to_float(v) : bf16_to_float(v);
+        out[i] = t.dtype == DType::F16 ? static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(v))
+                                       : static_cast<float>(Eigen::numext::bit_cast<Eigen::bfloat16>(v));
       }
       break;
     default:
@@ -168,7 +144,11 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
   return out;
 }
 
-void write_safetensors_f32(const std::string& path, const std::vector<NamedTensor>& tensors) {
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, DType dtype) {
+  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
+    throw ModelError(path + ": can only write F32, F16 or BF16 tensors");
+  const char* dtype_name = dtype == DType::F32 ? "F32" : dtype == DType::F16 ? "F16" : "BF16";
+  const size_t elem = dtype_bytes(dtype);
   nlohmann::json header = nlohmann::json::object();
   uint64_t offset = 0;
   for (const auto& t : tensors) {
@@ -177,8 +157,8 @@ void write_safetensors_f32(const std::string& path, const std::vector<NamedTenso
     if (numel != t.values.size())
       throw ModelError(path + ": tensor '" + t.name + "' has " + std::to_string(t.values.size()) +
                        " values for shape " + shape_str(t.shape));
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + numel * 4}}};
-    offset += numel * 4;
+    header[t.name] = {{"dtype", dtype_name}, {"shape", t.shape}, {"data_offsets", {offset, offset + numel * elem}}};
+    offset += numel * elem;
   }
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
@@ -190,8 +170,19 @@ void write_safetensors_f32(const std::string& path, const std::vector<NamedTenso
     uint64_t len = h.size();
     for (int i = 0; i < 8; ++i) out.put(static_cast<char>((len >> (8 * i)) & 0xff));
     out.write(h.data(), static_cast<std::streamsize>(h.size()));
-    for (const auto& t : tensors)
-      out.write(reinterpret_cast<const char*>(t.values.data()), static_cast<std::streamsize>(t.values.size() * 4));
+    std::vector<uint16_t> half;
+    for (const auto& t : tensors) {
+      if (dtype == DType::F32) {
+        out.write(reinterpret_cast<const char*>(t.values.data()), static_cast<std::streamsize>(t.values.size() * 4));
+        continue;
+      }
+      // Round to nearest even (Eigen's conversions).
+      half.resize(t.values.size());
+      for (size_t i = 0; i < half.size(); ++i)
+        half[i] = dtype == DType::F16 ? Eigen::numext::bit_cast<uint16_t>(Eigen::half(t.values[i]))
+                                      : Eigen::numext::bit_cast<uint16_t>(Eigen::bfloat16(t.values[i]));
+      out.write(reinterpret_cast<const char*>(half.data()), static_cast<std::streamsize>(half.size() * 2));
+    }
     if (!out) throw ModelError(path + ": write failed (disk full?)");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw ModelError(path + ": cannot rename " + tmp);

@@ -41,14 +41,16 @@ class SafetensorsFile {
   std::vector<uint8_t> data_;  // the data section
 };
 
-// Writes fp32 tensors (name -> shape, values) as a safetensors file; used for exit heads
-// and by tests. Throws ModelError when the file cannot be written.
+// Writes tensors (name -> shape, fp32 values) as a safetensors file of `dtype` (F32, F16 or
+// BF16; 16-bit values rounded to nearest even). Used for exit heads, fp16 copies of models
+// and by tests. Atomic (write, then rename); throws ModelError when it cannot write.
 struct NamedTensor {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<float> values;
 };
-void write_safetensors_f32(const std::string& path, const std::vector<NamedTensor>& tensors);
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                       DType dtype = DType::F32);
 
 std::string shape_str(const std::vector<int64_t>& shape);
 

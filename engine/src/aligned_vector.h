@@ -2,9 +2,10 @@
 //
 // Why: Eigen peels elementwise loops to the destination's alignment, handling the first
 // elements with scalar code (e.g. scalar vs SIMD erf), so a buffer's address could change
-// the last bits of a result. With every buffer 64-byte aligned and rows a multiple of
-// 16 floats (true of BERT-family sizes), results are bitwise independent of where an input
-// sits in a batch or which allocation a call got.
+// the last bits of a result. With every buffer 64-byte aligned, the same call gives the same
+// bits whichever allocation it got (test_model_dtypes compares two models bit for bit).
+// Across batch sizes results still differ in the last bits: OpenBLAS may sum a row in
+// another order for another number of rows.
 #pragma once
 
 #include <cstddef>

@@ -3,7 +3,7 @@
 
 #include "engine/src/model_dir.h"
 #include "engine/src/scheduler.h"
-#include "kernels/gemm.h"
+#include "kernels/device.h"
 #include "models/flops.h"
 #include "offramp/offramp.h"
 

@@ -1,5 +1,7 @@
 #include "engine/src/encoder.h"
 
+#include <chrono>
+
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/embedding.h"
@@ -24,20 +26,44 @@ void Encoder::embed(const int32_t* ids, const int32_t* positions, int t, Workspa
                           c_.hidden, c_.layer_norm_eps);
 }
 
+namespace {
+
+// Runs `op`, adding its wall-clock time to `profile` when one is attached.
+template <typename F>
+void timed(OpProfile* profile, OpProfile::Op which, F&& op) {
+  if (profile == nullptr) return op();
+  const auto start = std::chrono::steady_clock::now();
+  op();
+  profile->seconds[which] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
 void Encoder::run_layer(int layer, const int* offsets, int batch, Workspace& ws) const {
   const auto& L = w_.layers[static_cast<size_t>(layer)];
   const int t = offsets[batch], h = c_.hidden, f = c_.ffn;
   float* x = ws.x.data();
+  OpProfile* p = ws.profile;
   // Self-attention: qkv [t, 3h] -> ctx [t, h] -> tmp [t, h]; x = LN(x + tmp).
-  kernels::linear(dev_, x, L.qkv_w.data(), L.qkv_b.data(), ws.qkv.data(), t, 3 * h, h);
-  kernels::packed_attention(dev_, ws.qkv.data(), offsets, batch, c_.heads, c_.head_dim(), ws.ctx.data());
-  kernels::linear(dev_, ws.ctx.data(), L.attn_out_w.data(), L.attn_out_b.data(), ws.tmp.data(), t, h, h);
-  kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln1_g.data(), L.ln1_b.data(), t, h, c_.layer_norm_eps);
+  timed(p, OpProfile::kQkv, [&] { kernels::linear(dev_, x, L.qkv_w.data(), L.qkv_b.data(), ws.qkv.data(), t, 3 * h, h); });
+  timed(p, OpProfile::kAttention, [&] {
+    kernels::packed_attention(dev_, ws.qkv.data(), offsets, batch, c_.heads, c_.head_dim(), ws.ctx.data());
+  });
+  timed(p, OpProfile::kAttnOut, [&] {
+    kernels::linear(dev_, ws.ctx.data(), L.attn_out_w.data(), L.attn_out_b.data(), ws.tmp.data(), t, h, h);
+  });
+  timed(p, OpProfile::kLayerNorm, [&] {
+    kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln1_g.data(), L.ln1_b.data(), t, h, c_.layer_norm_eps);
+  });
   // Feed-forward: ffn [t, f] -> act -> tmp [t, h]; x = LN(x + tmp).
-  kernels::linear(dev_, x, L.ffn_in_w.data(), L.ffn_in_b.data(), ws.ffn.data(), t, f, h);
-  kernels::activation(dev_, ws.ffn.data(), t, f, c_.activation);
-  kernels::linear(dev_, ws.ffn.data(), L.ffn_out_w.data(), L.ffn_out_b.data(), ws.tmp.data(), t, h, f);
-  kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln2_g.data(), L.ln2_b.data(), t, h, c_.layer_norm_eps);
+  timed(p, OpProfile::kFfnIn, [&] { kernels::linear(dev_, x, L.ffn_in_w.data(), L.ffn_in_b.data(), ws.ffn.data(), t, f, h); });
+  timed(p, OpProfile::kActivation, [&] { kernels::activation(dev_, ws.ffn.data(), t, f, c_.activation); });
+  timed(p, OpProfile::kFfnOut, [&] {
+    kernels::linear(dev_, ws.ffn.data(), L.ffn_out_w.data(), L.ffn_out_b.data(), ws.tmp.data(), t, h, f);
+  });
+  timed(p, OpProfile::kLayerNorm, [&] {
+    kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln2_g.data(), L.ln2_b.data(), t, h, c_.layer_norm_eps);
+  });
 }
 
 }  // namespace offramp::engine

@@ -11,6 +11,14 @@
 
 namespace offramp::engine {
 
+// Wall-clock seconds per op kind, summed over layers (offramp-bench's per-op breakdown).
+struct OpProfile {
+  enum Op { kQkv, kAttention, kAttnOut, kLayerNorm, kFfnIn, kActivation, kFfnOut, kCount };
+  static constexpr const char* kNames[kCount] = {"qkv_linear", "attention", "attn_out_linear", "add_layer_norm",
+                                                 "ffn_in_linear", "activation", "ffn_out_linear"};
+  double seconds[kCount] = {};
+};
+
 // Per-call scratch for a packed batch of at most `tokens` rows. One per caller, so
 // concurrent calls never share buffers.
 struct Workspace {
@@ -19,6 +27,7 @@ struct Workspace {
   AlignedVector<float> ctx;  // [t, h]
   AlignedVector<float> tmp;  // [t, h]
   AlignedVector<float> ffn;  // [t, f]
+  OpProfile* profile = nullptr;  // when set, run_layer times each op into it
   void reserve(int tokens, const models::BertConfig& c);
 };
 

@@ -21,7 +21,7 @@ void packed_attention(const float* qkv, const int* offsets, int batch, int heads
   const int h = heads * head_dim;
   const int tasks = batch * heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-#pragma omp parallel
+#pragma omp parallel num_threads(cpu_threads())
   {
     RowMajor scores;  // [n, n], reused across this thread's tasks
 #pragma omp for schedule(dynamic, 1)

@@ -35,7 +35,7 @@ float fixed_order_sum(const float* x, int n, F f) {
 void add_layer_norm(float* x, const float* residual, const float* gamma, const float* beta,
                     int rows, int h, float eps) {
   ConstRowVec g(gamma, h), b(beta, h);
-#pragma omp parallel for schedule(static) if (rows > 16)
+#pragma omp parallel for schedule(static) if (rows > 16) num_threads(cpu_threads())
   for (int r = 0; r < rows; ++r) {
     RowVec v(x + static_cast<size_t>(r) * h, h);
     if (residual != nullptr) v += ConstRowVec(residual + static_cast<size_t>(r) * h, h);
@@ -53,7 +53,7 @@ void activation(float* x, int rows, int n, Activation act) {
   const Eigen::Index total = static_cast<Eigen::Index>(rows) * n;
   constexpr Eigen::Index kChunk = 1 << 14;
   const Eigen::Index chunks = (total + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks > 1)
+#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(cpu_threads())
   for (Eigen::Index c = 0; c < chunks; ++c) {
     const Eigen::Index begin = c * kChunk;
     RowVec v(x + begin, std::min(kChunk, total - begin));

@@ -116,8 +116,15 @@ void make_tiny_model(const std::string& dst, uint32_t seed, bool with_heads) {
     add(L + "output.LayerNorm.weight", {h}, 0.05f, 1.0f);
     add(L + "output.LayerNorm.bias", {h}, 0.05f);
   }
-  models::write_safetensors_f32((fs::path(dst) / "model.safetensors").string(), t);
+  models::write_safetensors((fs::path(dst) / "model.safetensors").string(), t);
   if (with_heads) write_heads(dst, h, layers, seed + 1, "cls");
+}
+
+void write_raw_safetensors(const std::string& path, const std::string& header, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const uint64_t n = header.size();  // little-endian on every platform we build for
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header << data;
 }
 
 std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path) {

@@ -24,6 +24,10 @@ void make_random_heads_model(const std::string& backbone, const std::string& dst
 // small English WordPiece vocabulary, and heads after both layers unless `with_heads` is false.
 void make_tiny_model(const std::string& dst, uint32_t seed, bool with_heads = true);
 
+// Writes a safetensors file from a raw header string and `data` bytes, so tests can make
+// files the project's own writer never would (lying offsets, odd dtypes).
+void write_raw_safetensors(const std::string& path, const std::string& header, const std::string& data);
+
 // Reads the texts of a `label<TAB>text` file.
 std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path);
 

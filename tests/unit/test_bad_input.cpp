@@ -83,7 +83,7 @@ TEST(BadModel, LyingOffsetsWrongShapeAndDtype) {
       for (auto x : s) numel *= size_t(x);
       ts.push_back({n, s, n == name ? std::vector<float>(numel, 0.1f) : tiny.read_f32(n, info.shape)});
     }
-    models::write_safetensors_f32((dir / "model.safetensors").string(), ts);
+    models::write_safetensors((dir / "model.safetensors").string(), ts);
   };
   auto d = scratch("wrong_shape");
   rewrite(d, "encoder.layer.1.output.dense.weight", {32, 32});
@@ -91,10 +91,7 @@ TEST(BadModel, LyingOffsetsWrongShapeAndDtype) {
 
   // A header whose offsets point beyond the data, and one declaring I32 for a weight.
   auto raw_weights = [](const fs::path& dir, const std::string& header, size_t data_bytes) {
-    std::ofstream f(dir / "model.safetensors", std::ios::binary | std::ios::trunc);
-    const uint64_t n = header.size();
-    f.write(reinterpret_cast<const char*>(&n), 8);
-    f << header << std::string(data_bytes, '\0');
+    test::write_raw_safetensors((dir / "model.safetensors").string(), header, std::string(data_bytes, '\0'));
   };
   d = scratch("lying");
   raw_weights(d, R"({"embeddings.word_embeddings.weight":{"dtype":"F32","shape":[73,32],"data_offsets":[0,999999]}})", 64);

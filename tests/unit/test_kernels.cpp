@@ -4,13 +4,17 @@
 
 #include <cmath>
 #include <limits>
+#include <omp.h>
+
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/compaction.h"
 #include "kernels/exit_head.h"
+#include "kernels/device.h"
 #include "kernels/gemm.h"
 #include "kernels/layer_norm.h"
 
@@ -213,4 +217,15 @@ TEST(Kernels, CudaRequestFailsClearlyWithoutBackend) {
   } catch (const KernelError& e) {
     EXPECT_NE(std::string(e.what()).find("CUDA backend is not part of this build"), std::string::npos);
   }
+}
+
+TEST(Kernels, ThreadCountIsProcessWide) {
+  // A service loads on one thread and classifies on others: all must see the setting.
+  set_cpu_threads(1);
+  int seen = 0;
+  std::thread([&] { seen = cpu_threads(); }).join();
+  EXPECT_EQ(seen, 1);
+  set_cpu_threads(0);  // back to all cores
+  std::thread([&] { seen = cpu_threads(); }).join();
+  EXPECT_EQ(seen, omp_get_num_procs());
 }

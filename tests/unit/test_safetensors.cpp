@@ -9,6 +9,7 @@
 
 #include "models/model_error.h"
 #include "models/safetensors.h"
+#include "tests/support/fixtures.h"
 
 using namespace offramp::models;
 namespace fs = std::filesystem;
@@ -24,10 +25,7 @@ fs::path tmp_dir() {
 // Writes a file with a raw header string and raw data bytes.
 std::string write_raw(const std::string& name, const std::string& header, const std::string& data) {
   const auto p = (tmp_dir() / name).string();
-  std::ofstream out(p, std::ios::binary);
-  uint64_t n = header.size();
-  out.write(reinterpret_cast<const char*>(&n), 8);
-  out << header << data;
+  offramp::test::write_raw_safetensors(p, header, data);
   return p;
 }
 
@@ -44,10 +42,22 @@ std::string error_of(const std::string& path) {
 
 TEST(Safetensors, RoundTripF32) {
   const auto p = (tmp_dir() / "rt.safetensors").string();
-  write_safetensors_f32(p, {{"a", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b", {1}, {-7.5f}}});
+  write_safetensors(p, {{"a", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b", {1}, {-7.5f}}});
   const auto f = SafetensorsFile::open(p);
   EXPECT_EQ(f.read_f32("a", {2, 3}), (std::vector<float>{1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(f.read_f32("b", {1}), (std::vector<float>{-7.5f}));
+}
+
+TEST(Safetensors, WritesF16AndBf16RoundedToNearestEven) {
+  const auto p = (tmp_dir() / "w16.safetensors").string();
+  // 1 + 2^-11 lies halfway between fp16 1.0 and 1 + 2^-10: nearest even is 1.0.
+  const std::vector<float> v = {1.0f, -2.5f, 1.0f + std::ldexp(1.0f, -11), 3.0f};
+  write_safetensors(p, {{"h", {4}, v}}, DType::F16);
+  EXPECT_EQ(SafetensorsFile::open(p).read_f32("h", {4}), (std::vector<float>{1.0f, -2.5f, 1.0f, 3.0f}));
+  write_safetensors(p, {{"b", {4}, v}}, DType::BF16);
+  const auto f = SafetensorsFile::open(p);
+  EXPECT_EQ(f.tensors().at("b").dtype_name, "BF16");
+  EXPECT_EQ(f.read_f32("b", {4}), (std::vector<float>{1.0f, -2.5f, 1.0f, 3.0f}));
 }
 
 TEST(Safetensors, HalfAndBfloatConvertExactly) {
@@ -95,7 +105,7 @@ TEST(Safetensors, RejectsTruncatedAndMissingFiles) {
   EXPECT_NE(error_of(tiny).find("truncated"), std::string::npos);
   // A valid file cut in half: the header's length now exceeds what remains, or the data does.
   const auto full = (tmp_dir() / "full.safetensors").string();
-  write_safetensors_f32(full, {{"w", {64, 64}, std::vector<float>(64 * 64, 1.0f)}});
+  write_safetensors(full, {{"w", {64, 64}, std::vector<float>(64 * 64, 1.0f)}});
   const auto cut = (tmp_dir() / "cut.safetensors").string();
   fs::copy_file(full, cut, fs::copy_options::overwrite_existing);
   fs::resize_file(cut, fs::file_size(full) / 2);
@@ -121,6 +131,6 @@ TEST(Safetensors, ReadChecksShapeDtypeAndName) {
 }
 
 TEST(Safetensors, WriterNeverLeavesAHalfWrittenFile) {
-  EXPECT_THROW(write_safetensors_f32("/nonexistent-dir/x.safetensors", {{"a", {1}, {1.0f}}}), ModelError);
+  EXPECT_THROW(write_safetensors("/nonexistent-dir/x.safetensors", {{"a", {1}, {1.0f}}}), ModelError);
   EXPECT_FALSE(fs::exists("/nonexistent-dir/x.safetensors"));
 }
