@@ -1,5 +1,8 @@
 #include "kernels/exit_head.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "kernels/cpu/cpu_ops.h"
 
 namespace offramp::kernels {
@@ -14,6 +17,13 @@ void exit_head(Device dev, const float* hidden, const int* offsets, int batch, i
   if (dev == Device::Cuda) no_cuda("exit_head");
   if (batch == 0) return;
   cpu::exit_head(hidden, offsets, batch, h, head, scratch, logits, probs);
+}
+
+void temperature_softmax(const float* z, int labels, float temperature, float* p) {
+  float mx = z[0] / temperature, sum = 0.0f;
+  for (int k = 1; k < labels; ++k) mx = std::max(mx, z[k] / temperature);
+  for (int k = 0; k < labels; ++k) sum += (p[k] = std::exp(z[k] / temperature - mx));
+  for (int k = 0; k < labels; ++k) p[k] /= sum;
 }
 
 }  // namespace offramp::kernels

@@ -23,4 +23,8 @@ struct ExitHeadWeights {
 void exit_head(Device dev, const float* hidden, const int* offsets, int batch, int h,
                const ExitHeadWeights& head, float* scratch, float* logits, float* probs);
 
+// softmax(z / temperature) of one row on the host, in a fixed summation order. The CPU exit
+// head uses it, and so does calibration when it replays exits offline, so both decide alike.
+void temperature_softmax(const float* z, int labels, float temperature, float* p);
+
 }  // namespace offramp::kernels

@@ -1,5 +1,6 @@
 // offramp::Classifier: the public API over model_dir (loading), tokenizer and scheduler.
 #include <algorithm>
+#include <cmath>
 
 #include "engine/src/model_dir.h"
 #include "engine/src/scheduler.h"
@@ -106,33 +107,76 @@ Result Classifier::classify(std::string_view text, const ClassifyOptions& option
   return classify(std::vector<std::string>{std::string(text)}, options).front();
 }
 
+namespace {
+
+struct Prepared {
+  engine::BatchOptions batch;
+  std::vector<std::vector<int32_t>> ids;
+};
+
+// Checks the options against the model and tokenizes every text.
+Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& texts, const ClassifyOptions& options) {
+  const auto& m = impl.model;
+  if (!m.has_exits())
+    throw Error(m.path + ": this model has no exit heads (no offramp.json / exits.safetensors); "
+                "add them with offramp-train before classifying");
+  Prepared p;
+  engine::BatchOptions& bo = p.batch;
+  bo.policy.policy = options.policy.value_or(parse_policy(m.offramp.policy));
+  bo.policy.threshold = options.threshold.value_or(m.offramp.threshold);
+  bo.policy.patience = options.patience.value_or(m.offramp.patience);
+  bo.max_batch_tokens = options.max_batch_tokens;
+  bo.temperatures = options.temperatures;
+  if (!(bo.policy.threshold >= 0.0)) throw Error("threshold must be >= 0 (got " + std::to_string(bo.policy.threshold) + ")");
+  if (bo.policy.patience < 0) throw Error("patience must be >= 0");
+  if (bo.max_batch_tokens < 1) throw Error("max_batch_tokens must be >= 1");
+  if (!bo.temperatures.empty()) {
+    if (bo.temperatures.size() != m.offramp.exits.size())
+      throw Error("temperatures: " + std::to_string(bo.temperatures.size()) + " values for " +
+                  std::to_string(m.offramp.exits.size()) + " exit heads");
+    for (float t : bo.temperatures)
+      if (!(t > 0.0f) || !std::isfinite(t)) throw Error("temperatures must be finite and > 0");
+  }
+  const int max_length = options.max_length.value_or(impl.info.max_length);
+  if (max_length < 2 || max_length > m.config.max_position)
+    throw Error("max_length " + std::to_string(max_length) + " must lie in 2.." +
+                std::to_string(m.config.max_position) + " (the model's max_position_embeddings)");
+  p.ids.resize(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (texts[i].find_first_not_of(" \t\r\n\v\f") == std::string::npos)
+      throw Error("text " + std::to_string(i) + " is empty (or only whitespace): nothing to classify");
+    p.ids[i] = m.tokenizer->encode(texts[i], max_length);
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<ExitTrace> Classifier::trace_exits(const std::vector<std::string>& texts,
+                                               const ClassifyOptions& options) const {
+  return guarded([&] {
+    Prepared p = prepare(*impl_, texts, options);
+    p.batch.record_heads = true;
+    const auto seq = engine::run_batch(impl_->model, impl_->device, p.ids, p.batch);
+    const size_t labels = impl_->model.offramp.labels.size();
+    std::vector<ExitTrace> out(seq.size());
+    for (size_t i = 0; i < seq.size(); ++i) {
+      out[i].num_tokens = static_cast<int>(p.ids[i].size());
+      for (size_t e = 0; e * labels < seq[i].head_logits.size(); ++e)
+        out[i].logits.emplace_back(seq[i].head_logits.begin() + static_cast<std::ptrdiff_t>(e * labels),
+                                   seq[i].head_logits.begin() + static_cast<std::ptrdiff_t>((e + 1) * labels));
+    }
+    return out;
+  });
+}
+
 std::vector<Result> Classifier::classify(const std::vector<std::string>& texts,
                                          const ClassifyOptions& options) const {
   return guarded([&] {
     const auto& m = impl_->model;
-    if (!m.has_exits())
-      throw Error(m.path + ": this model has no exit heads (no offramp.json / exits.safetensors); "
-                  "add them with offramp-train before classifying");
-    engine::BatchOptions bo;
-    bo.policy.policy = options.policy.value_or(parse_policy(m.offramp.policy));
-    bo.policy.threshold = options.threshold.value_or(m.offramp.threshold);
-    bo.policy.patience = options.patience.value_or(m.offramp.patience);
-    bo.max_batch_tokens = options.max_batch_tokens;
-    if (!(bo.policy.threshold >= 0.0)) throw Error("threshold must be >= 0 (got " + std::to_string(bo.policy.threshold) + ")");
-    if (bo.policy.patience < 0) throw Error("patience must be >= 0");
-    if (bo.max_batch_tokens < 1) throw Error("max_batch_tokens must be >= 1");
-    const int max_length = options.max_length.value_or(impl_->info.max_length);
-    if (max_length < 2 || max_length > m.config.max_position)
-      throw Error("max_length " + std::to_string(max_length) + " must lie in 2.." +
-                  std::to_string(m.config.max_position) + " (the model's max_position_embeddings)");
-
-    std::vector<std::vector<int32_t>> ids(texts.size());
-    for (size_t i = 0; i < texts.size(); ++i) {
-      if (texts[i].find_first_not_of(" \t\r\n\v\f") == std::string::npos)
-        throw Error("text " + std::to_string(i) + " is empty (or only whitespace): nothing to classify");
-      ids[i] = m.tokenizer->encode(texts[i], max_length);
-    }
-    const auto seq = engine::run_batch(m, impl_->device, ids, bo);
+    const Prepared p = prepare(*impl_, texts, options);
+    const auto& ids = p.ids;
+    const auto seq = engine::run_batch(m, impl_->device, ids, p.batch);
     std::vector<Result> out(seq.size());
     for (size_t i = 0; i < seq.size(); ++i) {
       Result& r = out[i];

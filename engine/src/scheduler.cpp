@@ -49,7 +49,8 @@ void run_chunk(const ModelDir& m, kernels::Device dev, const std::vector<std::ve
     const auto& spec = m.offramp.exits[next_exit];
     const auto& hp = m.heads[next_exit];
     const kernels::ExitHeadWeights w{hp.dense_w.data(), hp.dense_b.data(), hp.cls_w.data(), hp.cls_b.data(),
-                                     labels, spec.pooling, spec.temperature};
+                                     labels, spec.pooling,
+                                     opt.temperatures.empty() ? spec.temperature : opt.temperatures[next_exit]};
     scratch.resize(2 * static_cast<size_t>(batch) * h);
     logits.resize(static_cast<size_t>(batch) * labels);
     probs.resize(static_cast<size_t>(batch) * labels);
@@ -63,7 +64,12 @@ void run_chunk(const ModelDir& m, kernels::Device dev, const std::vector<std::ve
       const int n = offsets[static_cast<size_t>(s) + 1] - offsets[static_cast<size_t>(s)];
       SequenceResult& r = results[static_cast<size_t>(input)];
       r.flops += models::head_flops(shape, n, spec.pooling);
-      const ExitDecision d = decide_exit(opt.policy, p, labels, state[static_cast<size_t>(s)]);
+      ExitDecision d = decide_exit(opt.policy, p, labels, state[static_cast<size_t>(s)]);
+      if (opt.record_heads) {
+        const float* z = logits.data() + static_cast<size_t>(s) * labels;
+        r.head_logits.insert(r.head_logits.end(), z, z + labels);
+        d.exit = false;
+      }
       if (d.exit || final_head) {
         r.label = d.argmax;
         r.confidence = d.confidence;

@@ -18,11 +18,14 @@ struct SequenceResult {
   std::vector<float> probabilities;
   int exit_layer = 0;
   double flops = 0;
+  std::vector<float> head_logits;  // [exits * labels] raw logits of every head (record_heads only)
 };
 
 struct BatchOptions {
   PolicyParams policy;
   int max_batch_tokens = 16384;
+  std::vector<float> temperatures;  // per exit; empty = the model's offramp.json
+  bool record_heads = false;        // run every input to the last exit, keeping each head's logits
 };
 
 // inputs: token ids per sequence (each non-empty). Results in input order.

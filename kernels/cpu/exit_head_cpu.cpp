@@ -29,14 +29,9 @@ void exit_head(const float* hidden, const int* offsets, int batch, int h,
   linear(dense, head.cls_w, head.cls_b, logits, batch, head.labels, h);
   // Temperature softmax per sequence, in plain loops: `labels` is small, and a fixed
   // summation order keeps results independent of the row's position in the batch.
-  for (int s = 0; s < batch; ++s) {
-    const float* z = logits + static_cast<size_t>(s) * head.labels;
-    float* p = probs + static_cast<size_t>(s) * head.labels;
-    float mx = z[0] / head.temperature, sum = 0.0f;
-    for (int k = 1; k < head.labels; ++k) mx = std::max(mx, z[k] / head.temperature);
-    for (int k = 0; k < head.labels; ++k) sum += (p[k] = std::exp(z[k] / head.temperature - mx));
-    for (int k = 0; k < head.labels; ++k) p[k] /= sum;
-  }
+  for (int s = 0; s < batch; ++s)
+    temperature_softmax(logits + static_cast<size_t>(s) * head.labels, head.labels, head.temperature,
+                        probs + static_cast<size_t>(s) * head.labels);
 }
 
 int compact_sequences(float* x, int* offsets, const unsigned char* keep, int batch, int h) {

@@ -14,23 +14,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int rc;
-  std::string out, err;
-};
+using Run = offramp::test::CommandResult;
 
 Run run(const std::string& args, const std::string& stdin_text = "") {
-  const fs::path dir = fs::temp_directory_path() / ("offramp_cli_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "stdin") << stdin_text;
-  const std::string cmd = std::string(OFFRAMP_CLI) + " " + args + " < " + (dir / "stdin").string() + " > " +
-                          (dir / "out").string() + " 2> " + (dir / "err").string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
+  return offramp::test::run_command(std::string(OFFRAMP_CLI) + " " + args, stdin_text);
 }
 
 std::string model(const char* name) { return offramp::test::test_models_dir() + "/" + name; }

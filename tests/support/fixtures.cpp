@@ -1,5 +1,8 @@
 #include "tests/support/fixtures.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +128,35 @@ void write_raw_safetensors(const std::string& path, const std::string& header, c
   const uint64_t n = header.size();  // little-endian on every platform we build for
   out.write(reinterpret_cast<const char*>(&n), 8);
   out << header << data;
+}
+
+CommandResult run_command(const std::string& command, const std::string& stdin_text) {
+  const fs::path dir = fs::temp_directory_path() / ("offramp_cmd_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "stdin") << stdin_text;
+  const std::string cmd = command + " < " + (dir / "stdin").string() + " > " + (dir / "out").string() + " 2> " +
+                          (dir / "err").string();
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
+}
+
+std::string fresh_temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("offramp_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+void head_lines(const std::string& src, const std::string& dst, size_t n) {
+  std::ifstream in(src);
+  if (!in) throw std::runtime_error(src + ": cannot open");
+  std::ofstream out(dst);
+  std::string line;
+  for (size_t i = 0; i < n && std::getline(in, line); ++i) out << line << "\n";
 }
 
 std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path) {

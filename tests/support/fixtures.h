@@ -28,6 +28,19 @@ void make_tiny_model(const std::string& dst, uint32_t seed, bool with_heads = tr
 // files the project's own writer never would (lying offsets, odd dtypes).
 void write_raw_safetensors(const std::string& path, const std::string& header, const std::string& data);
 
+// Runs a shell command with `stdin_text` on its stdin; returns its exit status and output.
+struct CommandResult {
+  int rc;
+  std::string out, err;
+};
+CommandResult run_command(const std::string& command, const std::string& stdin_text = "");
+
+// A fresh empty temporary directory for one test (removed first if it exists).
+std::string fresh_temp_dir(const std::string& name);
+
+// Writes the first `n` lines of `src` to `dst`.
+void head_lines(const std::string& src, const std::string& dst, size_t n);
+
 // Reads the texts of a `label<TAB>text` file.
 std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path);
 

@@ -12,5 +12,7 @@ using Run = std::function<int()>;
 Run add_info(CLI::App& app);
 Run add_classify(CLI::App& app);
 Run add_tokenize(CLI::App& app);
+Run add_calibrate(CLI::App& app);
+Run add_evaluate(CLI::App& app);
 
 }  // namespace offramp::cli

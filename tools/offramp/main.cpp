@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
   add("info", "Show a model's architecture, exits, labels, tokenizer, parameters and FLOPs", offramp::cli::add_info);
   add("classify", "Classify texts (one per line, or TSV label<TAB>text) with early exits; JSON Lines out",
       offramp::cli::add_classify);
+  add("calibrate", "Fit per-exit temperatures on a labelled dev set, sweep exit thresholds, plot accuracy vs FLOPs, choose a threshold",
+      offramp::cli::add_calibrate);
+  add("evaluate", "Accuracy and FLOPs on labelled data: full depth, each exit alone, and the model's threshold",
+      offramp::cli::add_evaluate);
   add("tokenize", "Print the token ids (and pieces) the model sees for each input line", offramp::cli::add_tokenize);
   CLI11_PARSE(app, argc, argv);
   try {

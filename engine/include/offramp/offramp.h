@@ -54,6 +54,7 @@ struct ClassifyOptions {
   std::optional<int> patience;      // Patience: k >= 0
   std::optional<int> max_length;    // tokens incl. [CLS]/[SEP]; longer texts are truncated
   int max_batch_tokens = 16384;     // larger batches are split into chunks of at most this
+  std::vector<float> temperatures;  // per exit head, > 0; empty = the model's offramp.json
 };
 
 struct Result {
@@ -66,6 +67,12 @@ struct Result {
   double flops = 0;                  // analytic FLOPs this input cost (layers run + heads evaluated)
   double full_depth_flops = 0;       // what it costs at full depth: every layer to the last exit,
                                      // one head (so flops / full_depth_flops is the saving)
+};
+
+// Every exit head's output for one input, with all layers run (Classifier::trace_exits).
+struct ExitTrace {
+  int num_tokens = 0;                      // tokens after truncation, incl. [CLS]/[SEP]
+  std::vector<std::vector<float>> logits;  // [exit][label], before the temperature
 };
 
 struct ExitInfo {
@@ -101,6 +108,11 @@ class Classifier {
   // Classifies a batch; results are in input order. Throws Error naming the first bad input.
   std::vector<Result> classify(const std::vector<std::string>& texts,
                                const ClassifyOptions& options = {}) const;
+
+  // Runs every text to the last exit and returns each head's raw logits: one pass from which
+  // calibration simulates any policy, threshold or temperature offline. Options other than
+  // max_length and max_batch_tokens do not apply.
+  std::vector<ExitTrace> trace_exits(const std::vector<std::string>& texts, const ClassifyOptions& options = {}) const;
 
   // Token ids as the model sees them ([CLS] ... [SEP], truncated to max_length, or to the
   // model's limit when max_length is 0) and their vocabulary strings.

@@ -1,0 +1,186 @@
+#include "engine/src/sweep.h"
+
+#include <algorithm>
+
+#include "models/flops.h"
+
+namespace offramp::engine {
+
+namespace {
+
+// Per-class F1 averaged over the classes that occur in gold or predictions.
+double macro_f1(const std::vector<int>& gold, const std::vector<int>& pred, int labels) {
+  std::vector<double> tp(static_cast<size_t>(labels)), fp(static_cast<size_t>(labels)), fn(static_cast<size_t>(labels));
+  for (size_t i = 0; i < gold.size(); ++i) {
+    if (gold[i] == pred[i]) {
+      tp[static_cast<size_t>(gold[i])] += 1;
+    } else {
+      fp[static_cast<size_t>(pred[i])] += 1;
+      fn[static_cast<size_t>(gold[i])] += 1;
+    }
+  }
+  double sum = 0;
+  int classes = 0;
+  for (size_t k = 0; k < static_cast<size_t>(labels); ++k) {
+    const double denom = 2 * tp[k] + fp[k] + fn[k];
+    if (denom == 0) continue;
+    sum += 2 * tp[k] / denom;
+    ++classes;
+  }
+  return classes ? sum / classes : 0.0;
+}
+
+struct Costs {
+  // cost[i][e]: FLOPs of input i leaving dynamically at exit e (layers up to it, heads 0..e).
+  std::vector<std::vector<double>> dynamic;
+  std::vector<std::vector<double>> single;  // layers up to exit e and one head (static)
+  double full_sum = 0;                      // sum over inputs of full-depth FLOPs
+};
+
+Costs costs(const SweepInput& in) {
+  const models::FlopsShape shape{in.hidden, in.ffn, in.labels};
+  const size_t E = in.exit_layers.size();
+  Costs c;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const int n = in.num_tokens[i];
+    std::vector<double> dyn(E), one(E);
+    double layers = 0, heads = 0;
+    int done = 0;
+    for (size_t e = 0; e < E; ++e) {
+      for (; done < in.exit_layers[e]; ++done) layers += models::layer_flops(shape, n);
+      const double head = models::head_flops(shape, n, in.pooling[e]);
+      heads += head;
+      dyn[e] = layers + heads;
+      one[e] = layers + head;
+    }
+    c.full_sum += models::full_depth_flops(shape, n, in.exit_layers.back(), in.pooling.back());
+    c.dynamic.push_back(std::move(dyn));
+    c.single.push_back(std::move(one));
+  }
+  return c;
+}
+
+SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int>& pred, const std::vector<int>& exit_index,
+                     bool dynamic) {
+  SweepPoint p;
+  const size_t n = in.size(), E = in.exit_layers.size();
+  p.exit_histogram.assign(E, 0);
+  double flops = 0, layer_sum = 0, correct = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto e = static_cast<size_t>(exit_index[i]);
+    flops += dynamic ? c.dynamic[i][e] : c.single[i][e];
+    layer_sum += in.exit_layers[e];
+    correct += pred[i] == in.gold[i];
+    ++p.exit_histogram[e];
+  }
+  const double dn = static_cast<double>(std::max<size_t>(n, 1));
+  p.accuracy = correct / dn;
+  p.macro_f1 = macro_f1(in.gold, pred, in.labels);
+  p.mean_flops = flops / dn;
+  p.relative_flops = c.full_sum > 0 ? flops / c.full_sum : 0;
+  p.mean_exit_layer = layer_sum / dn;
+  return p;
+}
+
+}  // namespace
+
+SweepPoint simulate(const SweepInput& in, const PolicyParams& params) {
+  const Costs c = costs(in);
+  const size_t n = in.size(), E = in.exit_layers.size(), L = static_cast<size_t>(in.labels);
+  std::vector<int> pred(n), exit_index(n);
+  std::vector<float> probs(L);
+  for (size_t i = 0; i < n; ++i) {
+    ExitState state;
+    for (size_t e = 0; e < E; ++e) {
+      kernels::temperature_softmax(in.logits.data() + (i * E + e) * L, in.labels, in.temperatures[e], probs.data());
+      const ExitDecision d = decide_exit(params, probs.data(), in.labels, state);
+      if (d.exit || e + 1 == E) {
+        pred[i] = d.argmax;
+        exit_index[i] = static_cast<int>(e);
+        break;
+      }
+    }
+  }
+  SweepPoint p = summarise(in, c, pred, exit_index, true);
+  p.kind = "dynamic";
+  p.policy = policy_name(params.policy);
+  p.threshold = params.policy == Policy::Patience ? params.patience : params.threshold;
+  return p;
+}
+
+std::vector<SweepPoint> static_points(const SweepInput& in) {
+  const Costs c = costs(in);
+  const size_t n = in.size(), E = in.exit_layers.size(), L = static_cast<size_t>(in.labels);
+  std::vector<SweepPoint> out;
+  for (size_t e = 0; e < E; ++e) {
+    std::vector<int> pred(n), exit_index(n, static_cast<int>(e));
+    for (size_t i = 0; i < n; ++i) {
+      const float* z = in.logits.data() + (i * E + e) * L;
+      pred[i] = static_cast<int>(std::max_element(z, z + L) - z);
+    }
+    SweepPoint p = summarise(in, c, pred, exit_index, false);
+    p.kind = "static";
+    p.threshold = in.exit_layers[e];
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+SweepPoint full_depth_point(const SweepInput& in) {
+  SweepPoint p = static_points(in).back();
+  p.kind = "full_depth";
+  return p;
+}
+
+std::vector<double> sweep_thresholds(Policy policy, int exits) {
+  std::vector<double> t;
+  if (policy == Policy::Patience) {
+    for (int k = 0; k < exits; ++k) t.push_back(k);
+    return t;
+  }
+  for (int k = 0; k < 90; k += 5) t.push_back(k / 100.0);
+  for (int k = 90; k < 990; ++k) t.push_back(k / 1000.0);
+  for (int k = 990; k <= 999; ++k) t.push_back(k / 1000.0);
+  for (double x : {0.9995, 0.9999, 0.99999}) t.push_back(x);
+  std::sort(t.begin(), t.end());
+  t.erase(std::unique(t.begin(), t.end()), t.end());
+  return t;
+}
+
+std::vector<SweepPoint> sweep(const SweepInput& in, Policy policy) {
+  std::vector<SweepPoint> out;
+  for (double t : sweep_thresholds(policy, static_cast<int>(in.exit_layers.size()))) {
+    PolicyParams p;
+    p.policy = policy;
+    p.threshold = policy == Policy::Patience ? 2.0 : t;  // Patience ignores the threshold
+    p.patience = policy == Policy::Patience ? static_cast<int>(t) : 0;
+    out.push_back(simulate(in, p));
+  }
+  return out;
+}
+
+int choose_by_max_drop(const std::vector<SweepPoint>& points, double full_accuracy, double max_drop_points) {
+  int best = -1;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& p = points[i];
+    if (100.0 * (full_accuracy - p.accuracy) > max_drop_points + 1e-9) continue;
+    if (best < 0 || p.relative_flops < points[static_cast<size_t>(best)].relative_flops ||
+        (p.relative_flops == points[static_cast<size_t>(best)].relative_flops && p.accuracy > points[static_cast<size_t>(best)].accuracy))
+      best = static_cast<int>(i);
+  }
+  return best;
+}
+
+int choose_by_budget(const std::vector<SweepPoint>& points, double budget) {
+  int best = -1;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& p = points[i];
+    if (p.relative_flops > budget + 1e-12) continue;
+    if (best < 0 || p.accuracy > points[static_cast<size_t>(best)].accuracy ||
+        (p.accuracy == points[static_cast<size_t>(best)].accuracy && p.relative_flops < points[static_cast<size_t>(best)].relative_flops))
+      best = static_cast<int>(i);
+  }
+  return best;
+}
+
+}  // namespace offramp::engine

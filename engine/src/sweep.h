@@ -1,0 +1,57 @@
+// Threshold sweeps over recorded exit-head outputs: each input ran once to full depth with
+// every head's logits kept (Classifier::trace_exits); any policy, threshold and temperature
+// is then replayed offline with the engine's own exit rule (decide_exit), so the sweep
+// predicts exactly what `classify` does at that setting.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/src/exit_policy.h"
+#include "kernels/exit_head.h"
+
+namespace offramp::engine {
+
+struct SweepInput {
+  int labels = 0;
+  std::vector<int> exit_layers;             // [E] 1-based, increasing
+  std::vector<kernels::Pooling> pooling;    // [E]
+  int hidden = 0, ffn = 0;                  // for the FLOPs formula
+  std::vector<float> temperatures;          // [E]
+  std::vector<int> num_tokens;              // [N]
+  std::vector<int> gold;                    // [N] label indices
+  std::vector<float> logits;                // [N, E, labels] raw head logits
+  size_t size() const { return gold.size(); }
+};
+
+struct SweepPoint {
+  std::string kind;      // "dynamic", "static" (one exit used alone) or "full_depth"
+  std::string policy;    // max_prob | entropy | patience (dynamic points)
+  double threshold = 0;  // patience: k
+  double accuracy = 0;   // fraction in [0, 1]
+  double macro_f1 = 0;
+  double mean_flops = 0;          // per input
+  double relative_flops = 0;      // sum of FLOPs / sum of full-depth FLOPs
+  double mean_exit_layer = 0;
+  std::vector<int> exit_histogram;  // inputs leaving at each exit [E]
+  double ms_per_input_batch1 = -1, ms_per_input_batch32 = -1;  // measured, -1 = not measured
+};
+
+// Replays one setting. A threshold above 1 (MaxProb, Entropy) runs everything to the last exit.
+SweepPoint simulate(const SweepInput& in, const PolicyParams& p);
+// Each exit used alone as a truncated model (FLOPs: its layers and one head).
+std::vector<SweepPoint> static_points(const SweepInput& in);
+// The last exit alone: the reference "full depth" (relative FLOPs exactly 1).
+SweepPoint full_depth_point(const SweepInput& in);
+// The thresholds swept for a policy: MaxProb/Entropy a grid in [0, 1] that is finer near 1
+// (where confident models put most inputs); Patience k = 0 .. E-1.
+std::vector<double> sweep_thresholds(Policy policy, int exits);
+std::vector<SweepPoint> sweep(const SweepInput& in, Policy policy);
+
+// The cheapest point whose accuracy is at most max_drop_points (percentage points) below
+// full depth; ties go to the more accurate. Returns -1 if none.
+int choose_by_max_drop(const std::vector<SweepPoint>& points, double full_accuracy, double max_drop_points);
+// The most accurate point with relative FLOPs <= budget; ties go to the cheaper. -1 if none.
+int choose_by_budget(const std::vector<SweepPoint>& points, double budget);
+
+}  // namespace offramp::engine

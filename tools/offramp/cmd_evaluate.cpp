@@ -1,0 +1,79 @@
+// `offramp evaluate MODEL TEST.tsv`: one full-depth pass recording every exit head, then the
+// model's own setting (policy, threshold, temperatures from offramp.json, or overrides)
+// replayed offline, beside full depth and each static exit.
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "offramp/offramp.h"
+#include "tools/offramp/commands.h"
+#include "tools/offramp/traced.h"
+
+namespace offramp::cli {
+
+namespace {
+struct EvaluateArgs {
+  std::string model, input, json, policy;
+  std::optional<double> threshold;
+  std::optional<int> patience;
+  int threads = 0, max_length = 0;
+};
+
+void row(const std::string& name, const engine::SweepPoint& p) {
+  std::cout << std::left << std::setw(28) << name << std::right << std::fixed << std::setprecision(2) << std::setw(8)
+            << 100 * p.accuracy << std::setw(8) << 100 * p.macro_f1 << std::setprecision(3) << std::setw(11) << p.relative_flops
+            << std::setprecision(2) << std::setw(11) << p.mean_exit_layer << "   ";
+  for (size_t e = 0; e < p.exit_histogram.size(); ++e) std::cout << (e ? "/" : "") << p.exit_histogram[e];
+  std::cout << "\n";
+}
+}  // namespace
+
+Run add_evaluate(CLI::App& app) {
+  auto a = std::make_shared<EvaluateArgs>();
+  app.add_option("MODEL", a->model, "Model directory with exit heads")->required();
+  app.add_option("FILE", a->input, "Labelled data, TSV label<TAB>text ('-' = stdin)")->required();
+  app.add_option("--json", a->json, "Also write the results as JSON here");
+  app.add_option("--policy", a->policy, "max_prob, entropy or patience (default: the model's)")
+      ->check(CLI::IsMember({"max_prob", "entropy", "patience"}));
+  app.add_option("--threshold", a->threshold, "Exit threshold (default: the model's)")->check(CLI::Range(0.0, 1e9));
+  app.add_option("--patience", a->patience, "Patience policy's k (default: the model's)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (default: the model's)")->check(CLI::Range(2, 1 << 20));
+  return [a] {
+    const auto clf = Classifier::load(a->model, {.device = Device::Auto, .threads = a->threads});
+    const ModelInfo& info = clf.info();
+    if (info.exits.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train");
+    const auto lines = read_labelled(a->input, clf);
+    const engine::SweepInput in = trace_labelled(clf, lines, a->max_length, 64);
+    engine::PolicyParams pp;
+    pp.policy = parse_policy(a->policy.empty() ? info.policy : a->policy);
+    pp.threshold = a->threshold.value_or(info.threshold);
+    pp.patience = a->patience.value_or(info.patience);
+    const auto point = engine::simulate(in, pp);
+    const auto full = engine::full_depth_point(in);
+    const auto statics = engine::static_points(in);
+    std::cout << std::left << std::setw(28) << "point" << std::right << std::setw(8) << "acc%" << std::setw(8) << "F1%"
+              << std::setw(11) << "rel FLOPs" << std::setw(11) << "mean exit" << "   exits per head\n";
+    row("full depth", full);
+    for (const auto& p : statics) row("exit " + std::to_string(static_cast<int>(p.threshold)) + " alone", p);
+    std::ostringstream name;
+    name << policy_name(pp.policy) << " " << (pp.policy == Policy::Patience ? pp.patience : pp.threshold);
+    row(name.str(), point);
+    if (!a->json.empty()) {
+      nlohmann::json j = {{"model", a->model}, {"data", a->input}, {"inputs", in.size()}, {"full_depth", point_json(full)},
+                          {"static", nlohmann::json::array()}, {"setting", point_json(point)}};
+      for (const auto& p : statics) j["static"].push_back(point_json(p));
+      std::ofstream out(a->json + ".tmp");
+      out << j.dump(1) << "\n";
+      if (!out) throw Error(a->json + ": cannot write");
+      out.close();
+      std::filesystem::rename(a->json + ".tmp", a->json);
+    }
+    return 0;
+  };
+}
+
+}  // namespace offramp::cli

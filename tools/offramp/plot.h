@@ -1,0 +1,28 @@
+// Accuracy-versus-cost plots through gnuplot (PNG via pngcairo, and SVG).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace offramp::cli {
+
+struct PlotSeries {
+  std::string title;
+  std::vector<std::pair<double, double>> points;  // (x, y)
+  bool line = true;                               // a curve, else points only
+};
+
+struct PlotSpec {
+  std::string title, xlabel, ylabel;
+  std::vector<PlotSeries> series;
+  std::vector<std::pair<std::string, std::pair<double, double>>> labels;  // text at (x, y)
+};
+
+// Throws offramp::Error when gnuplot is missing (saying which package installs it).
+void require_gnuplot();
+// Writes `stem`.png and `stem`.svg (each to a temporary name, then renamed). Throws
+// offramp::Error with gnuplot's message when it fails.
+void plot(const PlotSpec& spec, const std::string& stem);
+
+}  // namespace offramp::cli

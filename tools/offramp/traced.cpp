@@ -1,0 +1,76 @@
+#include "tools/offramp/traced.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "kernels/exit_head.h"
+
+namespace offramp::cli {
+
+std::vector<InputLine> read_labelled(const std::string& path, const Classifier& clf) {
+  auto lines = read_input(path, InputFormat::Tsv, true);
+  const auto& labels = clf.info().labels;
+  for (const auto& l : lines)
+    if (std::find(labels.begin(), labels.end(), *l.label) == labels.end()) {
+      std::string known;
+      for (const auto& k : labels) known += (known.empty() ? "" : ", ") + k;
+      throw Error((path == "-" ? std::string("<stdin>") : path) + ":" + std::to_string(l.line_no) + ": unknown label '" +
+                  *l.label + "' (the model's labels: " + known + ")");
+    }
+  return lines;
+}
+
+engine::SweepInput trace_labelled(const Classifier& clf, const std::vector<InputLine>& lines, int max_length,
+                                  int batch_size) {
+  const ModelInfo& info = clf.info();
+  engine::SweepInput in;
+  in.labels = static_cast<int>(info.labels.size());
+  in.hidden = info.hidden;
+  in.ffn = info.ffn;
+  for (const auto& e : info.exits) {
+    in.exit_layers.push_back(e.layer);
+    in.pooling.push_back(e.pooling == "mean" ? kernels::Pooling::Mean : kernels::Pooling::Cls);
+    in.temperatures.push_back(e.temperature);
+  }
+  ClassifyOptions opt;
+  if (max_length > 0) opt.max_length = max_length;
+  const bool tty = isatty(2);
+  std::vector<std::string> batch;
+  for (size_t begin = 0; begin < lines.size(); begin += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(lines.size(), begin + static_cast<size_t>(batch_size));
+    batch.clear();
+    for (size_t i = begin; i < end; ++i) batch.push_back(lines[i].text);
+    const auto traces = clf.trace_exits(batch, opt);
+    for (size_t i = begin; i < end; ++i) {
+      const auto& t = traces[i - begin];
+      in.num_tokens.push_back(t.num_tokens);
+      in.gold.push_back(static_cast<int>(std::find(info.labels.begin(), info.labels.end(), *lines[i].label) - info.labels.begin()));
+      for (const auto& z : t.logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
+    }
+    if (tty || end == lines.size())
+      std::cerr << (tty ? "\r" : "") << "recording every exit head: " << end << "/" << lines.size() << " inputs"
+                << (end == lines.size() ? "\n" : "") << std::flush;
+  }
+  return in;
+}
+
+std::string pct(double fraction, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, 100.0 * fraction);
+  return buf;
+}
+
+nlohmann::json point_json(const engine::SweepPoint& p) {
+  nlohmann::json j = {{"kind", p.kind}, {"accuracy", p.accuracy}, {"macro_f1", p.macro_f1}, {"mean_flops", p.mean_flops},
+                      {"relative_flops", p.relative_flops}, {"mean_exit_layer", p.mean_exit_layer},
+                      {"exit_histogram", p.exit_histogram}};
+  if (p.kind == "dynamic") j["policy"] = p.policy, j["threshold"] = p.threshold;
+  if (p.kind == "static") j["layer"] = static_cast<int>(p.threshold);
+  if (p.ms_per_input_batch1 >= 0) j["ms_per_input_batch1"] = p.ms_per_input_batch1;
+  if (p.ms_per_input_batch32 >= 0) j["ms_per_input_batch32"] = p.ms_per_input_batch32;
+  return j;
+}
+
+}  // namespace offramp::cli
