@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config git python3 python3-pip
   libeigen3-dev libopenblas-dev libopenblas0-openmp libutf8proc-dev libsentencepiece-dev sentencepiece
-  nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev)
+  nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
+  libtorch-dev gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

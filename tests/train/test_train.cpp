@@ -1,0 +1,168 @@
+// offramp-train end to end on a tiny from-scratch config: the loss falls, the saved model
+// loads in the engine and reproduces LibTorch's logits on the same token ids (the
+// engine-versus-LibTorch reference test), runs repeat under a seed, Ctrl-C checkpoints and
+// --resume continues, and bad input is a clear error.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engine/src/model_dir.h"
+#include "engine/src/scheduler.h"
+#include "offramp/offramp.h"
+#include "tests/support/fixtures.h"
+
+namespace fs = std::filesystem;
+using offramp::test::CommandResult;
+
+namespace {
+
+struct Data {
+  std::string dir, train, dev, tiny;
+  explicit Data(const std::string& name) {
+    dir = offramp::test::fresh_temp_dir(name);
+    train = dir + "/train.tsv", dev = dir + "/dev.tsv";
+    offramp::test::head_lines(offramp::test::repo_dir() + "/data/fine_foods/train.tsv", train, 192);
+    offramp::test::head_lines(offramp::test::repo_dir() + "/data/fine_foods/dev.tsv", dev, 48);
+    tiny = offramp::test::test_models_dir() + "/tiny-plain";  // config.json + a small WordPiece vocab
+  }
+  // From scratch: the tiny fixture's config (hidden 32, 2 layers) and tokenizer.
+  std::string args(const std::string& out) const {
+    return std::string(OFFRAMP_TRAIN) + " --config " + tiny + "/config.json --tokenizer " + tiny + " --train " + train +
+           " --dev " + dev + " --out " + out + " --max-length 48 --batch-size 16 --lr 2e-3 --warmup 0.1 --threads 1" +
+           " --offramp " + OFFRAMP_CLI;
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST(Train, LossFallsAndTheEngineReproducesLibTorchLogits) {
+  Data d("train_smoke");
+  const std::string out = d.dir + "/model";
+  const auto r = offramp::test::run_command(d.args(out) + " --epochs 4 --dump-logits " + d.dir + "/logits.jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto log = nlohmann::json::parse(std::ifstream(out + "/train_log.json"));
+  const auto& epochs = log["epochs"];
+  ASSERT_EQ(epochs.size(), 5u);  // epoch 0 = before training
+  EXPECT_LT(epochs[4]["train_loss"].get<double>(), epochs[1]["train_loss"].get<double>());
+  EXPECT_LT(epochs[4]["train_loss"].get<double>(), 0.95 * epochs[0]["dev_loss"].get<double>());
+  // Labels in order of first appearance in the training file.
+  const auto rows = offramp::test::read_tsv(d.train);
+  std::vector<std::string> labels{rows[0].first};
+  for (const auto& [label, text] : rows)
+    if (label != labels[0]) {
+      labels.push_back(label);
+      break;
+    }
+  EXPECT_EQ(log["labels"], labels);
+
+  // The saved directory loads as an Offramp model...
+  const auto clf = offramp::Classifier::load(out, {.device = offramp::Device::Cpu});
+  EXPECT_EQ(clf.info().exits.size(), 2u);
+  EXPECT_EQ(clf.info().labels, labels);
+  EXPECT_EQ(clf.classify("Lovely tea, would buy again.").exit_layer > 0, true);
+
+  // ...and on the trainer's own token ids gives LibTorch's logits at every exit.
+  const auto model = offramp::engine::load_model_dir(out);
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<std::vector<std::vector<float>>> expected;
+  std::ifstream dump(d.dir + "/logits.jsonl");
+  for (std::string line; std::getline(dump, line);) {
+    const auto j = nlohmann::json::parse(line);
+    ids.push_back(j["ids"].get<std::vector<int32_t>>());
+    expected.push_back(j["logits"].get<std::vector<std::vector<float>>>());
+  }
+  ASSERT_EQ(ids.size(), 48u);
+  offramp::engine::BatchOptions bo;
+  bo.record_heads = true;
+  const auto got = offramp::engine::run_batch(model, offramp::kernels::Device::Cpu, ids, bo);
+  double worst = 0;
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t e = 0; e < 2; ++e)
+      for (size_t k = 0; k < 2; ++k)
+        worst = std::max(worst, std::abs(static_cast<double>(got[i].head_logits[e * 2 + k]) - expected[i][e][k]));
+  std::cout << "largest |engine - LibTorch| logit difference: " << worst << "\n";
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_GT(worst, 0.0);  // the comparison saw real numbers from two implementations
+}
+
+TEST(Train, SameSeedSameRun) {
+  Data d("train_seed");
+  for (const char* run : {"a", "b"}) {
+    const auto r = offramp::test::run_command(d.args(d.dir + "/" + run) + " --epochs 1 --seed 5 --dump-logits " + d.dir +
+                                              "/" + run + ".jsonl");
+    ASSERT_EQ(r.rc, 0) << r.err;
+  }
+  EXPECT_EQ(slurp(d.dir + "/a.jsonl"), slurp(d.dir + "/b.jsonl"));
+  EXPECT_FALSE(slurp(d.dir + "/a.jsonl").empty());
+}
+
+TEST(Train, CtrlCSavesACheckpointThatResumeContinues) {
+  Data d("train_sigint");
+  const std::string out = d.dir + "/model", err = d.dir + "/stderr";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + d.args(out) + " --epochs 400 2> " + err;
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until training has started stepping, then press Ctrl-C.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (slurp(err).find("epoch 2/") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << slurp(err);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(err);
+  EXPECT_NE(slurp(err).find("--resume"), std::string::npos);
+  const std::string ckpt = out + "/checkpoint";
+  ASSERT_TRUE(fs::exists(ckpt + "/state.json"));
+  const auto state = nlohmann::json::parse(std::ifstream(ckpt + "/state.json"));
+  const int64_t step = state["global_step"];
+  EXPECT_GT(step, 0);
+
+  const auto r = offramp::test::run_command(d.args(out) + " --epochs 400 --resume " + ckpt + " --max-steps " +
+                                            std::to_string(step + 3));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming from"), std::string::npos);
+  EXPECT_FALSE(fs::exists(ckpt));  // a finished run cleans up its checkpoint
+  const auto log = nlohmann::json::parse(std::ifstream(out + "/train_log.json"));
+  EXPECT_EQ(log["epochs"].back()["steps"].get<int64_t>(), step + 3);
+}
+
+TEST(Train, BadInputIsAClearError) {
+  Data d("train_bad");
+  auto expect_error = [&](const std::string& args, const std::string& message) {
+    const auto r = offramp::test::run_command(args);
+    EXPECT_EQ(r.rc, 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+  };
+  std::ofstream(d.dir + "/dev-unknown.tsv") << "great\tNice.\nsuperb\tBest tea ever.\n";
+  std::string args = d.args(d.dir + "/m1");
+  expect_error(args.replace(args.find(d.dev), d.dev.size(), d.dir + "/dev-unknown.tsv"),
+               "dev-unknown.tsv:2: unknown label 'superb'");
+  std::ofstream(d.dir + "/empty.tsv") << "";
+  args = d.args(d.dir + "/m2");
+  expect_error(args.replace(args.find(d.train), d.train.size(), d.dir + "/empty.tsv"), "empty file");
+  std::ofstream(d.dir + "/notab.tsv") << "great\tNice.\nother\tBad.\nthis line has no tab\n";
+  args = d.args(d.dir + "/m3");
+  expect_error(args.replace(args.find(d.train), d.train.size(), d.dir + "/notab.tsv"), "notab.tsv:3: expected 'label<TAB>text'");
+  expect_error(d.args(d.dir + "/m4") + " --exits 1,5", "--exits: layer 5 outside 1..2");
+  expect_error(std::string(OFFRAMP_TRAIN) + " --train " + d.train + " --dev " + d.dev + " --out " + d.dir + "/m5",
+               "give --init");
+  EXPECT_FALSE(fs::exists(d.dir + "/m1/offramp.json"));
+}
