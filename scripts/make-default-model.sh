@@ -48,8 +48,8 @@ cat > "$work/config.json" <<'JSON'
 JSON
 rm -rf "$model.new"
 "$bin/offramp-train" --config "$work/config.json" --tokenizer "$work/tok" --train data/fine_foods/train.tsv \
-  --dev data/fine_foods/dev.tsv --out "$model.new" --epochs 30 --lr 5e-4 --warmup 0.06 --batch-size 32 \
-  --max-length 256 --dropout 0.1 --seed 7 --threads "$threads"
+  --dev data/fine_foods/dev.tsv --out "$model.new" --epochs 8 --lr 3e-4 --warmup 0.1 --batch-size 32 \
+  --max-length 256 --dropout 0.2 --weight-decay 0.05 --seed 7 --threads "$threads"
 "$bin/offramp" calibrate "$model.new" data/fine_foods/dev.tsv --max-drop 1 --write --out "$model.new/calibration" \
   --threads "$threads"
 "$bin/offramp" evaluate "$model.new" data/fine_foods/test.tsv --json "$model.new/calibration/test-evaluation.json" \

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-$here/../../.cache/golden-venv/bin/python}
 for r in $(seq "$rounds"); do
   echo "== round $r: offramp"
-  "$build/bench/offramp-bench" --model "$model" --benchmark_filter='BM_Forward|BM_Sgemm' --benchmark_min_time=2 2>/dev/null | grep BM_
+  "$build/bin/offramp-bench" --backbone "$model" --report "" --benchmark_filter='BM_Forward|BM_Sgemm' --benchmark_min_time=2 2>/dev/null | grep BM_
   echo "== round $r: pytorch eager"
   "$py" "$here/torch_forward.py" --model "$model"
 done

@@ -184,6 +184,7 @@ std::vector<Result> Classifier::classify(const std::vector<std::string>& texts,
       r.label = m.offramp.labels[static_cast<size_t>(seq[i].label)];
       r.confidence = seq[i].confidence;
       r.probabilities = seq[i].probabilities;
+      r.logits = seq[i].logits;
       r.exit_layer = seq[i].exit_layer;
       r.num_tokens = static_cast<int>(ids[i].size());
       r.flops = seq[i].flops;

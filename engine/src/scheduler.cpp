@@ -74,6 +74,7 @@ void run_chunk(const ModelDir& m, kernels::Device dev, const std::vector<std::ve
         r.label = d.argmax;
         r.confidence = d.confidence;
         r.probabilities.assign(p, p + labels);
+        r.logits.assign(logits.data() + static_cast<size_t>(s) * labels, logits.data() + static_cast<size_t>(s + 1) * labels);
         r.exit_layer = layer;
         keep[static_cast<size_t>(s)] = 0;
       }

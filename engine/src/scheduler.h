@@ -16,6 +16,7 @@ struct SequenceResult {
   int label = -1;
   float confidence = 0;
   std::vector<float> probabilities;
+  std::vector<float> logits;
   int exit_layer = 0;
   double flops = 0;
   std::vector<float> head_logits;  // [exits * labels] raw logits of every head (record_heads only)

@@ -23,6 +23,18 @@ void copy_atomic(const fs::path& from, const fs::path& to) {
 }
 }  // namespace
 
+EarlyExitBert load_model_dir(const std::string& dir, models::OfframpConfig* oc_out) {
+  const fs::path d(dir);
+  const auto cfg = models::load_bert_config((d / "config.json").string());
+  const auto oc = models::load_offramp_config((d / "offramp.json").string(), cfg);
+  EarlyExitBert model(cfg, oc.exits, static_cast<int>(oc.labels.size()), 0.0);
+  load_hf_weights(model, (d / "model.safetensors").string());
+  load_exit_weights(model, (d / "exits.safetensors").string());
+  model->eval();
+  if (oc_out) *oc_out = oc;
+  return model;
+}
+
 void write_text_file(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   {

@@ -15,6 +15,10 @@ namespace offramp::train {
 void save_model_dir(const std::string& out_dir, EarlyExitBert& model, const std::string& config_json,
                     const std::string& tokenizer_dir, const models::OfframpConfig& oc);
 
+// Loads an Offramp model directory (config.json, model.safetensors, offramp.json,
+// exits.safetensors) into the LibTorch model, e.g. for the PyTorch peer benchmark.
+EarlyExitBert load_model_dir(const std::string& dir, models::OfframpConfig* oc_out = nullptr);
+
 // Writes text to path atomically (temporary file + rename). Throws std::runtime_error.
 void write_text_file(const std::string& path, const std::string& text);
 

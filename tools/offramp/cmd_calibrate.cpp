@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "engine/src/temperature.h"
 #include "models/bert_config.h"
@@ -17,6 +18,7 @@
 #include "tools/offramp/commands.h"
 #include "tools/offramp/plot.h"
 #include "tools/offramp/traced.h"
+#include "tools/report/green_report.h"
 
 namespace offramp::cli {
 
@@ -52,15 +54,31 @@ void write_atomic(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-// Mean wall-clock ms per input for classify() over `texts` in batches of `batch`.
-double time_per_input(const Classifier& clf, const std::vector<std::string>& texts, size_t batch, const ClassifyOptions& opt) {
+// Mean wall-clock ms per input for classify() over `texts` in batches of `batch`, and the
+// energy per input when the meter can read it.
+double time_per_input(const Classifier& clf, const std::vector<std::string>& texts, size_t batch, const ClassifyOptions& opt,
+                      const report::EnergyMeter& meter, std::optional<double>* joules_per_input = nullptr) {
   std::vector<std::string> chunk;
+  const double j0 = meter.available() ? meter.joules() : 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t b = 0; b < texts.size(); b += batch) {
     chunk.assign(texts.begin() + static_cast<std::ptrdiff_t>(b), texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), b + batch)));
     (void)clf.classify(chunk, opt);
   }
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / static_cast<double>(texts.size());
+  const double n = static_cast<double>(texts.size());
+  if (joules_per_input && meter.available()) *joules_per_input = (meter.joules() - j0) / n;
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / n;
+}
+
+report::CostRow cost_row(const std::string& setting, const engine::SweepPoint& p, int batch, int threads, double ms,
+                         const std::optional<double>& joules_per_input) {
+  report::CostRow c;
+  c.setting = setting, c.batch_size = batch, c.threads = threads;
+  c.accuracy = p.accuracy, c.gflop_per_input = p.mean_flops * 1e-9, c.relative_flops = p.relative_flops;
+  c.mean_exit_layer = p.mean_exit_layer;
+  if (ms > 0) c.inputs_per_s = 1e3 / ms;
+  if (joules_per_input) c.joules_per_1000 = 1000 * *joules_per_input;
+  return c;
 }
 
 std::string csv_row(const engine::SweepPoint& p) {
@@ -188,6 +206,10 @@ Run add_calibrate(CLI::App& app) {
         if (std::abs(curve[i].relative_flops - target) < std::abs(curve[best].relative_flops - target)) best = i;
       if (std::find(timed.begin(), timed.end(), best) == timed.end()) timed.push_back(best);
     }
+    const report::EnergyMeter meter;
+    report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, "cpu", {}, meter.why()};
+    if (meter.available()) green.energy_note = "CPU package energy from Linux RAPL, measured over the timing runs";
+    const int threads = a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency());
     if (a->timing_inputs > 0) {
       std::vector<std::string> texts;
       for (size_t i = 0; i < lines.size() && texts.size() < static_cast<size_t>(a->timing_inputs); ++i) texts.push_back(lines[i].text);
@@ -196,13 +218,23 @@ Run add_calibrate(CLI::App& app) {
                 << " at batch 1\n";
       ClassifyOptions fo = base;
       fo.threshold = 2.0;  // never exits early: full depth
-      (void)time_per_input(clf, texts1, 1, fo);  // warm-up
-      full_timed.ms_per_input_batch1 = time_per_input(clf, texts1, 1, fo);
-      full_timed.ms_per_input_batch32 = time_per_input(clf, texts, 32, fo);
+      (void)time_per_input(clf, texts1, 1, fo, meter);  // warm-up
+      std::optional<double> j1, j32;
+      full_timed.ms_per_input_batch1 = time_per_input(clf, texts1, 1, fo, meter, &j1);
+      full_timed.ms_per_input_batch32 = time_per_input(clf, texts, 32, fo, meter, &j32);
+      green.rows.push_back(cost_row("full depth", full_timed, 1, threads, full_timed.ms_per_input_batch1, j1));
+      green.rows.push_back(cost_row("full depth", full_timed, 32, threads, full_timed.ms_per_input_batch32, j32));
       for (size_t i : timed) {
-        curve[i].ms_per_input_batch1 = time_per_input(clf, texts1, 1, opts_for(curve[i]));
-        curve[i].ms_per_input_batch32 = time_per_input(clf, texts, 32, opts_for(curve[i]));
+        curve[i].ms_per_input_batch1 = time_per_input(clf, texts1, 1, opts_for(curve[i]), meter, &j1);
+        curve[i].ms_per_input_batch32 = time_per_input(clf, texts, 32, opts_for(curve[i]), meter, &j32);
+        const std::string name = point_name(curve[i]) + (i == static_cast<size_t>(chosen) ? " (chosen)" : "");
+        green.rows.push_back(cost_row(name, curve[i], 1, threads, curve[i].ms_per_input_batch1, j1));
+        green.rows.push_back(cost_row(name, curve[i], 32, threads, curve[i].ms_per_input_batch32, j32));
       }
+    } else {
+      green.rows.push_back(cost_row("full depth", full, 0, threads, -1, std::nullopt));
+      green.rows.push_back(cost_row(point_name(curve[static_cast<size_t>(chosen)]) + " (chosen)", curve[static_cast<size_t>(chosen)],
+                                    0, threads, -1, std::nullopt));
     }
     const engine::SweepPoint& pick = curve[static_cast<size_t>(chosen)];
 
@@ -244,6 +276,7 @@ Run add_calibrate(CLI::App& app) {
     }
     write_atomic(out / "sweep.csv", csv);
     write_atomic(out / "sweep.json", j.dump(1));
+    report::write_report(green, (out / "report").string());
     if (!a->no_plot) {
       PlotSpec spec{"Accuracy vs FLOPs on " + fs::path(a->dev).filename().string() + " (" + std::to_string(in.size()) + " inputs)",
                     "FLOPs relative to full depth", "accuracy (%)", {}, {}};
@@ -259,7 +292,8 @@ Run add_calibrate(CLI::App& app) {
       spec.labels.push_back({"full depth", {1.0, 100 * full.accuracy}});
       plot(spec, (out / "accuracy_vs_flops").string());
     }
-    std::cout << "wrote " << (out / "sweep.csv").string() << ", " << (out / "sweep.json").string()
+    std::cout << "wrote " << (out / "sweep.csv").string() << ", " << (out / "sweep.json").string() << ", "
+              << (out / "report.md").string() << " (+ .json: the cost report)"
               << (a->no_plot ? "" : ", " + (out / "accuracy_vs_flops.png").string() + " and .svg") << "\n";
 
     if (a->write) {
@@ -271,7 +305,7 @@ Run add_calibrate(CLI::App& app) {
       if (pol == Policy::Patience) oc.patience = static_cast<int>(pick.threshold);
       else oc.threshold = pick.threshold;
       models::save_offramp_config((dir / "offramp.json").string(), oc);
-      std::cout << "wrote temperatures and " << a->policy << " " << pick.threshold << " to " << (dir / "offramp.json").string() << "\n";
+      std::cout << std::defaultfloat << std::setprecision(6) << "wrote temperatures and " << a->policy << " " << pick.threshold << " to " << (dir / "offramp.json").string() << "\n";
     }
     return 0;
   };

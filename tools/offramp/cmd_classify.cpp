@@ -15,7 +15,7 @@ struct ClassifyArgs {
   std::optional<double> threshold;
   std::optional<int> patience, max_length;
   int batch_size = 32, threads = 0;
-  bool probabilities = false;
+  bool probabilities = false, logits = false;
 };
 }  // namespace
 
@@ -33,6 +33,7 @@ Run add_classify(CLI::App& app) {
   app.add_option("--batch-size", a->batch_size, "Texts per batch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--probabilities", a->probabilities, "Also print the per-label probabilities");
+  app.add_flag("--logits", a->logits, "Also print the exit head's raw per-label logits (before the temperature)");
   app.footer("Output: one JSON object per input line on stdout (line, label, confidence, exit_layer, tokens, flops).\n"
              "For labelled (TSV) input a summary follows on stderr: accuracy, mean exit layer, FLOPs relative to full depth.");
   return [a] {
@@ -73,6 +74,7 @@ Run add_classify(CLI::App& app) {
           correct += *lines[i].label == r.label;
         }
         if (a->probabilities) j["probabilities"] = r.probabilities;
+        if (a->logits) j["logits"] = r.logits;
         std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         flops += r.flops, full += r.full_depth_flops, exit_sum += r.exit_layer;
         ++exits[r.exit_layer];

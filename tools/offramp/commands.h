@@ -14,5 +14,6 @@ Run add_classify(CLI::App& app);
 Run add_tokenize(CLI::App& app);
 Run add_calibrate(CLI::App& app);
 Run add_evaluate(CLI::App& app);
+Run add_plot(CLI::App& app);
 
 }  // namespace offramp::cli

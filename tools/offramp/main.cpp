@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       offramp::cli::add_calibrate);
   add("evaluate", "Accuracy and FLOPs on labelled data: full depth, each exit alone, and the model's threshold",
       offramp::cli::add_evaluate);
+  add("plot", "Draw accuracy vs FLOPs and vs measured time from an offramp-bench JSON output", offramp::cli::add_plot);
   add("tokenize", "Print the token ids (and pieces) the model sees for each input line", offramp::cli::add_tokenize);
   CLI11_PARSE(app, argc, argv);
   try {

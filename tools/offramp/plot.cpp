@@ -32,30 +32,40 @@ std::string quote(const std::string& s) {
 }
 }  // namespace
 
-void plot(const PlotSpec& spec, const std::string& stem) {
+void plot(const std::vector<PlotSpec>& panels, const std::string& stem) {
   const std::string data = stem + ".plotdata.tmp", script = stem + ".gp.tmp";
+  // All panels' series in one data file; gnuplot's `index` picks a series.
+  std::vector<std::string> commands;
   {
     std::ofstream d(data);
-    for (const auto& s : spec.series) {
-      for (const auto& [x, y] : s.points) d << x << " " << y << "\n";
-      d << "\n\n";  // gnuplot index separator
+    int index = 0;
+    for (const auto& spec : panels) {
+      std::ostringstream gp;
+      gp << "set title " << quote(spec.title) << "\nset xlabel " << quote(spec.xlabel) << "\nset ylabel " << quote(spec.ylabel)
+         << "\nset grid\nset key bottom right\nunset label\n";
+      for (const auto& [text, at] : spec.labels)
+        gp << "set label " << quote(text) << " at " << at.first << "," << at.second << " offset 1,-1\n";
+      gp << "plot ";
+      for (size_t i = 0; i < spec.series.size(); ++i, ++index) {
+        const auto& s = spec.series[i];
+        for (const auto& [x, y] : s.points) d << x << " " << y << "\n";
+        d << "\n\n";  // gnuplot index separator
+        gp << (i ? ", " : "") << quote(data) << " index " << index << " with "
+           << (s.line ? "linespoints pt 7 ps 0.4" : "points pt " + std::to_string(5 + 2 * static_cast<int>(i % 3)) + " ps 1.5")
+           << " title " << quote(s.title);
+      }
+      commands.push_back(gp.str() + "\n");
     }
     if (!d) throw Error(data + ": cannot write");
   }
+  const int width = 900 * static_cast<int>(panels.size());
   std::ostringstream gp;
-  gp << "set title " << quote(spec.title) << "\nset xlabel " << quote(spec.xlabel) << "\nset ylabel " << quote(spec.ylabel)
-     << "\nset grid\nset key bottom right\n";
-  for (const auto& [text, at] : spec.labels)
-    gp << "set label " << quote(text) << " at " << at.first << "," << at.second << " offset 1,-1\n";
-  std::string plot_cmd = "plot ";
-  for (size_t i = 0; i < spec.series.size(); ++i) {
-    const auto& s = spec.series[i];
-    plot_cmd += (i ? ", " : "") + quote(data) + " index " + std::to_string(i) + " with " +
-                (s.line ? "linespoints pt 7 ps 0.4" : "points pt " + std::to_string(5 + 2 * static_cast<int>(i % 3)) + " ps 1.5") +
-                " title " + quote(s.title);
-  }
-  for (const auto& [term, ext] : {std::pair<std::string, std::string>{"pngcairo size 900,600", ".png"}, {"svg size 900,600", ".svg"}}) {
-    gp << "set terminal " << term << "\nset output " << quote(stem + ext + ".tmp") << "\n" << plot_cmd << "\nunset output\n";
+  for (const auto& [term, ext] : {std::pair<std::string, std::string>{"pngcairo", ".png"}, {"svg", ".svg"}}) {
+    gp << "set terminal " << term << " size " << width << ",600\nset output " << quote(stem + ext + ".tmp") << "\n";
+    if (panels.size() > 1) gp << "set multiplot layout 1," << panels.size() << "\n";
+    for (const auto& c : commands) gp << c;
+    if (panels.size() > 1) gp << "unset multiplot\n";
+    gp << "unset output\n";
   }
   {
     std::ofstream s(script);

@@ -21,8 +21,9 @@ struct PlotSpec {
 
 // Throws offramp::Error when gnuplot is missing (saying which package installs it).
 void require_gnuplot();
-// Writes `stem`.png and `stem`.svg (each to a temporary name, then renamed). Throws
-// offramp::Error with gnuplot's message when it fails.
-void plot(const PlotSpec& spec, const std::string& stem);
+// Writes `stem`.png and `stem`.svg (each to a temporary name, then renamed), the panels side
+// by side. Throws offramp::Error with gnuplot's message when it fails.
+void plot(const std::vector<PlotSpec>& panels, const std::string& stem);
+inline void plot(const PlotSpec& spec, const std::string& stem) { plot(std::vector<PlotSpec>{spec}, stem); }
 
 }  // namespace offramp::cli

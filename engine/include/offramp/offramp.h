@@ -62,6 +62,7 @@ struct Result {
   int label_index = -1;
   float confidence = 0;              // the policy's confidence at the exit taken
   std::vector<float> probabilities;  // per label, temperature-scaled softmax at the exit
+  std::vector<float> logits;         // per label, the exit head's raw logits (before the temperature)
   int exit_layer = 0;                // 1-based encoder layer after which the input left
   int num_tokens = 0;                // tokens after truncation, incl. [CLS]/[SEP]
   double flops = 0;                  // analytic FLOPs this input cost (layers run + heads evaluated)
