@@ -192,9 +192,13 @@ void register_classify_benchmarks(const BenchOptions& o) {
     fixed.max_length = len;
     size_t next = 0;
     for (size_t k = 0; k < real.texts.size(); ++k) {
-      std::string text;
-      while (static_cast<int>(g_clf->tokenize(text.empty() ? "x" : text, len + 1).size()) <= len)
-        text += (text.empty() ? "" : " ") + rows[next++ % rows.size()].second;
+      std::string text = rows[next++ % rows.size()].second;
+      // Truncated to `len` tokens; join texts until the truncation is reached (bounded, in
+      // case the texts are too short to ever fill `len`).
+      for (size_t joined = 1; static_cast<int>(g_clf->tokenize(text, len).size()) < len; ++joined) {
+        if (joined > rows.size()) throw Error(o.data + ": its texts together are too short for " + std::to_string(len) + "-token inputs");
+        text += " " + rows[next++ % rows.size()].second;
+      }
       fixed.texts.push_back(text);
     }
     g_inputs["len" + std::to_string(len)] = fixed;

@@ -1,8 +1,7 @@
 // Encoder micro-benchmarks on a backbone checkpoint: the full-depth forward over packed
-// random ids, the same forward with a per-op time breakdown, and an OpenBLAS sgemm of the FFN
-// shape in the same run (the peer for "how close to the GEMM roofline").
+// random ids, the same forward with a per-op time breakdown, and the FFN-shaped GEMM alone in
+// the same run (the peer for "how close to the GEMM roofline").
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
 #include <memory>
 #include <random>
@@ -11,6 +10,7 @@
 #include "engine/src/encoder.h"
 #include "engine/src/model_dir.h"
 #include "kernels/device.h"
+#include "kernels/gemm.h"
 #include "models/flops.h"
 
 namespace offramp::bench {
@@ -66,12 +66,14 @@ void run_forward(benchmark::State& state, bool profile) {
 void BM_Forward(benchmark::State& state) { run_forward(state, false); }
 void BM_ForwardBreakdown(benchmark::State& state) { run_forward(state, true); }
 
+// The FFN-in GEMM alone (tokens x h -> tokens x f) through the same kernel the encoder calls
+// (oneDNN, or OpenBLAS without it): the forward's roofline.
 void BM_Sgemm(benchmark::State& state) {
   const int t = int(state.range(0) * state.range(1)), h = g_backbone->config.hidden, f = g_backbone->config.ffn;
   kernels::set_cpu_threads(int(state.range(2)));
   std::vector<float> a(size_t(t) * h, 0.5f), b(size_t(f) * h, 0.25f), c(size_t(t) * f);
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, f, h, 1.0f, a.data(), h, b.data(), h, 0.0f, c.data(), f);
+    kernels::linear(kernels::Device::Cpu, a.data(), b.data(), nullptr, c.data(), t, f, h);
     benchmark::DoNotOptimize(c.data());
   }
   set_gflops(state, 2.0 * t * h * f);

@@ -149,7 +149,8 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
     throw ModelError(path + ": can only write F32, F16 or BF16 tensors");
   const char* dtype_name = dtype == DType::F32 ? "F32" : dtype == DType::F16 ? "F16" : "BF16";
   const size_t elem = dtype_bytes(dtype);
-  nlohmann::json header = nlohmann::json::object();
+  // {"format": "pt"}: what torch-written checkpoints carry; HF transformers refuses files without it.
+  nlohmann::json header = {{"__metadata__", {{"format", "pt"}}}};
   uint64_t offset = 0;
   for (const auto& t : tensors) {
     uint64_t numel = 1;

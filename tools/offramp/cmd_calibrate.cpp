@@ -93,24 +93,6 @@ std::string csv_row(const engine::SweepPoint& p) {
   return s.str() + "\n";
 }
 
-void print_point(const std::string& name, const engine::SweepPoint& p) {
-  std::cout << std::left << std::setw(26) << name << std::right << std::setw(8) << pct(p.accuracy, 2) << std::setw(8)
-            << pct(p.macro_f1, 2) << std::setw(11) << std::fixed << std::setprecision(3) << p.relative_flops << std::setw(11)
-            << std::setprecision(2) << p.mean_exit_layer << "   ";
-  for (size_t e = 0; e < p.exit_histogram.size(); ++e) std::cout << (e ? "/" : "") << p.exit_histogram[e];
-  if (p.ms_per_input_batch1 >= 0) std::cout << "   " << std::setprecision(2) << p.ms_per_input_batch1 << " / " << p.ms_per_input_batch32 << " ms";
-  std::cout << "\n";
-}
-
-std::string point_name(const engine::SweepPoint& p) {
-  std::ostringstream s;
-  if (p.kind == "static") s << "exit " << static_cast<int>(p.threshold) << " alone";
-  else if (p.kind == "full_depth") s << "full depth";
-  else if (p.policy == "patience") s << "patience k=" << static_cast<int>(p.threshold);
-  else s << p.policy << " >= " << std::setprecision(6) << p.threshold;
-  return s.str();
-}
-
 }  // namespace
 
 Run add_calibrate(CLI::App& app) {
@@ -239,8 +221,8 @@ Run add_calibrate(CLI::App& app) {
     const engine::SweepPoint& pick = curve[static_cast<size_t>(chosen)];
 
     // Report.
-    std::cout << "\n" << std::left << std::setw(26) << "point" << std::right << std::setw(8) << "acc%" << std::setw(8) << "F1%"
-              << std::setw(11) << "rel FLOPs" << std::setw(11) << "mean exit" << "   exits per head" << "   ms/input b1 / b32\n";
+    std::cout << "\n";
+    print_point_header(true);
     print_point("full depth", full_timed);
     for (const auto& p : statics) print_point(point_name(p), p);
     std::cout << "-- " << a->policy << " sweep (selected thresholds)\n";

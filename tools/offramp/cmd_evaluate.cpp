@@ -22,13 +22,6 @@ struct EvaluateArgs {
   int threads = 0, max_length = 0;
 };
 
-void row(const std::string& name, const engine::SweepPoint& p) {
-  std::cout << std::left << std::setw(28) << name << std::right << std::fixed << std::setprecision(2) << std::setw(8)
-            << 100 * p.accuracy << std::setw(8) << 100 * p.macro_f1 << std::setprecision(3) << std::setw(11) << p.relative_flops
-            << std::setprecision(2) << std::setw(11) << p.mean_exit_layer << "   ";
-  for (size_t e = 0; e < p.exit_histogram.size(); ++e) std::cout << (e ? "/" : "") << p.exit_histogram[e];
-  std::cout << "\n";
-}
 }  // namespace
 
 Run add_evaluate(CLI::App& app) {
@@ -55,13 +48,10 @@ Run add_evaluate(CLI::App& app) {
     const auto point = engine::simulate(in, pp);
     const auto full = engine::full_depth_point(in);
     const auto statics = engine::static_points(in);
-    std::cout << std::left << std::setw(28) << "point" << std::right << std::setw(8) << "acc%" << std::setw(8) << "F1%"
-              << std::setw(11) << "rel FLOPs" << std::setw(11) << "mean exit" << "   exits per head\n";
-    row("full depth", full);
-    for (const auto& p : statics) row("exit " + std::to_string(static_cast<int>(p.threshold)) + " alone", p);
-    std::ostringstream name;
-    name << policy_name(pp.policy) << " " << (pp.policy == Policy::Patience ? pp.patience : pp.threshold);
-    row(name.str(), point);
+    print_point_header(false);
+    print_point("full depth", full);
+    for (const auto& p : statics) print_point(point_name(p), p);
+    print_point(point_name(point), point);
     if (!a->json.empty()) {
       nlohmann::json j = {{"model", a->model}, {"data", a->input}, {"inputs", in.size()}, {"full_depth", point_json(full)},
                           {"static", nlohmann::json::array()}, {"setting", point_json(point)}};

@@ -60,7 +60,7 @@ void plot(const std::vector<PlotSpec>& panels, const std::string& stem) {
   }
   const int width = 900 * static_cast<int>(panels.size());
   std::ostringstream gp;
-  for (const auto& [term, ext] : {std::pair<std::string, std::string>{"pngcairo", ".png"}, {"svg", ".svg"}}) {
+  for (const auto& [term, ext] : {std::pair<std::string, std::string>{"pngcairo noenhanced", ".png"}, {"svg noenhanced", ".svg"}}) {
     gp << "set terminal " << term << " size " << width << ",600\nset output " << quote(stem + ext + ".tmp") << "\n";
     if (panels.size() > 1) gp << "set multiplot layout 1," << panels.size() << "\n";
     for (const auto& c : commands) gp << c;

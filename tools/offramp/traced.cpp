@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <unistd.h>
 
 #include "kernels/exit_head.h"
@@ -54,6 +56,34 @@ engine::SweepInput trace_labelled(const Classifier& clf, const std::vector<Input
                 << (end == lines.size() ? "\n" : "") << std::flush;
   }
   return in;
+}
+
+void print_point_header(bool timing) {
+  std::cout << std::left << std::setw(26) << "point" << std::right << std::setw(8) << "acc%" << std::setw(8) << "F1%"
+            << std::setw(11) << "rel FLOPs" << std::setw(11) << "mean exit" << "   exits per head"
+            << (timing ? "   ms/input b1 / b32" : "") << "\n";
+}
+
+void print_point(const std::string& name, const engine::SweepPoint& p) {
+  const auto flags = std::cout.flags();
+  const auto precision = std::cout.precision();
+  std::cout << std::left << std::setw(26) << name << std::right << std::setw(8) << pct(p.accuracy, 2) << std::setw(8)
+            << pct(p.macro_f1, 2) << std::setw(11) << std::fixed << std::setprecision(3) << p.relative_flops << std::setw(11)
+            << std::setprecision(2) << p.mean_exit_layer << "   ";
+  for (size_t e = 0; e < p.exit_histogram.size(); ++e) std::cout << (e ? "/" : "") << p.exit_histogram[e];
+  if (p.ms_per_input_batch1 >= 0) std::cout << "   " << p.ms_per_input_batch1 << " / " << p.ms_per_input_batch32 << " ms";
+  std::cout << "\n";
+  std::cout.flags(flags);
+  std::cout.precision(precision);
+}
+
+std::string point_name(const engine::SweepPoint& p) {
+  std::ostringstream s;
+  if (p.kind == "static") s << "exit " << static_cast<int>(p.threshold) << " alone";
+  else if (p.kind == "full_depth") s << "full depth";
+  else if (p.policy == "patience") s << "patience k=" << static_cast<int>(p.threshold);
+  else s << p.policy << " >= " << std::setprecision(6) << p.threshold;
+  return s.str();
 }
 
 std::string pct(double fraction, int digits) {

@@ -20,6 +20,13 @@ std::vector<InputLine> read_labelled(const std::string& path, const Classifier& 
 engine::SweepInput trace_labelled(const Classifier& clf, const std::vector<InputLine>& lines, int max_length,
                                   int batch_size);
 
+// The table rows `calibrate` and `evaluate` print: a header, then one row per point (name,
+// accuracy %, macro-F1 %, relative FLOPs, mean exit layer, exits per head[, ms b1 / b32]).
+void print_point_header(bool timing);
+void print_point(const std::string& name, const engine::SweepPoint& p);
+// "full depth", "exit 3 alone", "max_prob >= 0.9", "patience k=2".
+std::string point_name(const engine::SweepPoint& p);
+
 // "12.3" style percentage, and a JSON object for a sweep point.
 std::string pct(double fraction, int digits = 1);
 nlohmann::json point_json(const engine::SweepPoint& p);
