@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/activation.h"
+#include "kernels/gemm.h"
 
 namespace offramp::models {
 
@@ -44,6 +45,9 @@ struct BertWeights {
   std::vector<float> token_type; // [type_vocab, h]
   std::vector<float> emb_ln_g, emb_ln_b;  // [h]
   std::vector<BertLayerWeights> layers;
+  // Of the layers' four weight matrices: the checkpoint's NK, until the engine converts them
+  // to its GEMM's preferred layout at load.
+  kernels::WeightLayout layout = kernels::WeightLayout::NK;
   size_t parameter_count = 0;    // encoder parameters as stored in the checkpoint
 };
 

@@ -45,21 +45,21 @@ void Encoder::run_layer(int layer, const int* offsets, int batch, Workspace& ws)
   float* x = ws.x.data();
   OpProfile* p = ws.profile;
   // Self-attention: qkv [t, 3h] -> ctx [t, h] -> tmp [t, h]; x = LN(x + tmp).
-  timed(p, OpProfile::kQkv, [&] { kernels::linear(dev_, x, L.qkv_w.data(), L.qkv_b.data(), ws.qkv.data(), t, 3 * h, h); });
+  timed(p, OpProfile::kQkv, [&] { kernels::linear(dev_, x, L.qkv_w.data(), L.qkv_b.data(), ws.qkv.data(), t, 3 * h, h, w_.layout); });
   timed(p, OpProfile::kAttention, [&] {
     kernels::packed_attention(dev_, ws.qkv.data(), offsets, batch, c_.heads, c_.head_dim(), ws.ctx.data());
   });
   timed(p, OpProfile::kAttnOut, [&] {
-    kernels::linear(dev_, ws.ctx.data(), L.attn_out_w.data(), L.attn_out_b.data(), ws.tmp.data(), t, h, h);
+    kernels::linear(dev_, ws.ctx.data(), L.attn_out_w.data(), L.attn_out_b.data(), ws.tmp.data(), t, h, h, w_.layout);
   });
   timed(p, OpProfile::kLayerNorm, [&] {
     kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln1_g.data(), L.ln1_b.data(), t, h, c_.layer_norm_eps);
   });
   // Feed-forward: ffn [t, f] -> act -> tmp [t, h]; x = LN(x + tmp).
-  timed(p, OpProfile::kFfnIn, [&] { kernels::linear(dev_, x, L.ffn_in_w.data(), L.ffn_in_b.data(), ws.ffn.data(), t, f, h); });
+  timed(p, OpProfile::kFfnIn, [&] { kernels::linear(dev_, x, L.ffn_in_w.data(), L.ffn_in_b.data(), ws.ffn.data(), t, f, h, w_.layout); });
   timed(p, OpProfile::kActivation, [&] { kernels::activation(dev_, ws.ffn.data(), t, f, c_.activation); });
   timed(p, OpProfile::kFfnOut, [&] {
-    kernels::linear(dev_, ws.ffn.data(), L.ffn_out_w.data(), L.ffn_out_b.data(), ws.tmp.data(), t, h, f);
+    kernels::linear(dev_, ws.ffn.data(), L.ffn_out_w.data(), L.ffn_out_b.data(), ws.tmp.data(), t, h, f, w_.layout);
   });
   timed(p, OpProfile::kLayerNorm, [&] {
     kernels::add_layer_norm(dev_, x, ws.tmp.data(), L.ln2_g.data(), L.ln2_b.data(), t, h, c_.layer_norm_eps);

@@ -9,7 +9,7 @@
 
 namespace offramp::kernels::cpu {
 
-void linear(const float* x, const float* w, const float* bias, float* y, int m, int n, int k);
+void linear(const float* x, const float* w, const float* bias, float* y, int m, int n, int k, bool w_kn = false);
 void add_layer_norm(float* x, const float* residual, const float* gamma, const float* beta,
                     int rows, int h, float eps);
 void activation(float* x, int rows, int n, Activation act);

@@ -53,6 +53,11 @@ TEST(Kernels, LinearMatchesReferenceOverShapes) {
         ref[size_t(i) * n + j] = s;
       }
     expect_close(y, ref, 1e-4);
+    // The same weight stored transposed ([k, n], what the engine loads for oneDNN).
+    const auto wt = transpose(w, n, k);
+    auto y_kn = poisoned(size_t(m) * n);
+    linear(Device::Cpu, x.data(), wt.data(), b.data(), y_kn.data(), m, n, k, WeightLayout::KN);
+    expect_close(y_kn, ref, 1e-4);
   }
 }
 
