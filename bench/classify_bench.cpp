@@ -23,6 +23,7 @@
 #include "engine/src/sweep.h"
 #include "kernels/device.h"
 #include "offramp/offramp.h"
+#include "tools/offramp/input.h"
 #include "tools/report/green_report.h"
 
 namespace offramp::bench {
@@ -53,21 +54,6 @@ std::unique_ptr<Classifier> g_clf;
 std::map<std::string, Inputs> g_inputs;
 std::vector<Ran> g_ran;
 report::EnergyMeter g_meter;
-
-std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open the benchmark data");
-  std::vector<std::pair<std::string, std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      throw Error(path + ":" + std::to_string(rows.size() + 1) + ": expected 'label<TAB>text'");
-    }
-    rows.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
-  return rows;
-}
 
 // The calibration output's chosen point and other timed points, else the model's setting.
 std::vector<Setting> thresholds(const std::string& model_dir, const ModelInfo& info) {
@@ -174,14 +160,13 @@ void register_classify_benchmarks(const BenchOptions& o) {
   g_clf = std::make_unique<Classifier>(Classifier::load(o.model, {.device = Device::Cpu}));
   const ModelInfo& info = g_clf->info();
   if (info.exits.empty()) throw Error(o.model + ": this model has no exit heads; the classify workloads need them");
-  const auto rows = read_tsv(o.data);
-  if (rows.empty()) throw Error(o.data + ": no inputs");
+  const auto rows = cli::read_input(o.data, cli::InputFormat::Tsv, true);
   Inputs real;
   for (size_t i = 0; i < rows.size() && real.texts.size() < o.inputs; ++i) {
-    const auto it = std::find(info.labels.begin(), info.labels.end(), rows[i].first);
+    const auto it = std::find(info.labels.begin(), info.labels.end(), *rows[i].label);
     if (it == info.labels.end())
-      throw Error(o.data + ":" + std::to_string(i + 1) + ": unknown label '" + rows[i].first + "' for this model");
-    real.texts.push_back(rows[i].second);
+      throw Error(o.data + ":" + std::to_string(rows[i].line_no) + ": unknown label '" + *rows[i].label + "' for this model");
+    real.texts.push_back(rows[i].text);
     real.gold.push_back(static_cast<int>(it - info.labels.begin()));
   }
   g_inputs["real"] = real;
@@ -192,12 +177,12 @@ void register_classify_benchmarks(const BenchOptions& o) {
     fixed.max_length = len;
     size_t next = 0;
     for (size_t k = 0; k < real.texts.size(); ++k) {
-      std::string text = rows[next++ % rows.size()].second;
+      std::string text = rows[next++ % rows.size()].text;
       // Truncated to `len` tokens; join texts until the truncation is reached (bounded, in
       // case the texts are too short to ever fill `len`).
       for (size_t joined = 1; static_cast<int>(g_clf->tokenize(text, len).size()) < len; ++joined) {
         if (joined > rows.size()) throw Error(o.data + ": its texts together are too short for " + std::to_string(len) + "-token inputs");
-        text += " " + rows[next++ % rows.size()].second;
+        text += " " + rows[next++ % rows.size()].text;
       }
       fixed.texts.push_back(text);
     }

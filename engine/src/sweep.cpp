@@ -82,10 +82,8 @@ SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int
   return p;
 }
 
-}  // namespace
-
-SweepPoint simulate(const SweepInput& in, const PolicyParams& params) {
-  const Costs c = costs(in);
+// One setting replayed, with the per-input costs computed once by the caller.
+SweepPoint simulate_with(const SweepInput& in, const Costs& c, const PolicyParams& params) {
   const size_t n = in.size(), E = in.exit_layers.size(), L = static_cast<size_t>(in.labels);
   std::vector<int> pred(n), exit_index(n);
   std::vector<float> probs(L);
@@ -107,6 +105,10 @@ SweepPoint simulate(const SweepInput& in, const PolicyParams& params) {
   p.threshold = params.policy == Policy::Patience ? params.patience : params.threshold;
   return p;
 }
+
+}  // namespace
+
+SweepPoint simulate(const SweepInput& in, const PolicyParams& params) { return simulate_with(in, costs(in), params); }
 
 std::vector<SweepPoint> static_points(const SweepInput& in) {
   const Costs c = costs(in);
@@ -148,13 +150,14 @@ std::vector<double> sweep_thresholds(Policy policy, int exits) {
 }
 
 std::vector<SweepPoint> sweep(const SweepInput& in, Policy policy) {
+  const Costs c = costs(in);
   std::vector<SweepPoint> out;
   for (double t : sweep_thresholds(policy, static_cast<int>(in.exit_layers.size()))) {
     PolicyParams p;
     p.policy = policy;
     p.threshold = policy == Policy::Patience ? 2.0 : t;  // Patience ignores the threshold
     p.patience = policy == Policy::Patience ? static_cast<int>(t) : 0;
-    out.push_back(simulate(in, p));
+    out.push_back(simulate_with(in, c, p));
   }
   return out;
 }

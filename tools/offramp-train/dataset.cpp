@@ -13,6 +13,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tools/offramp/input.h"
+
 extern char** environ;
 
 namespace offramp::train {
@@ -26,28 +28,10 @@ struct TsvLine {
   std::string label;
 };
 
-// Labels per line, checking the format as `offramp classify` does.
+// Labels per line, with the CLI's reader and checks (line-numbered errors).
 std::vector<TsvLine> read_tsv_labels(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
-  while (!lines.empty() && lines.back().find_first_not_of(" \t") == std::string::npos) lines.pop_back();
-  if (lines.empty()) throw std::runtime_error(path + ": empty file (expected label<TAB>text lines)");
   std::vector<TsvLine> out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string where = path + ":" + std::to_string(i + 1) + ": ";
-    const size_t tab = lines[i].find('\t');
-    if (tab == std::string::npos) throw std::runtime_error(where + "expected 'label<TAB>text' (no TAB on this line)");
-    if (tab == 0) throw std::runtime_error(where + "empty label before the TAB");
-    if (lines[i].find_first_not_of(" \t\v\f", tab + 1) == std::string::npos)
-      throw std::runtime_error(where + "empty text after the TAB");
-    out.push_back({i + 1, lines[i].substr(0, tab)});
-  }
+  for (const auto& l : cli::read_input(path, cli::InputFormat::Tsv, true)) out.push_back({l.line_no, *l.label});
   return out;
 }
 

@@ -23,7 +23,7 @@ std::vector<InputLine> read_input(const std::string& path, InputFormat format, b
     lines.push_back(std::move(line));
   }
   while (!lines.empty() && lines.back().find_first_not_of(" \t") == std::string::npos) lines.pop_back();
-  if (lines.empty()) throw Error(name + ": no input (the file is empty)");
+  if (lines.empty()) throw Error(name + ": empty file (no input lines)");
   if (format == InputFormat::Auto) format = lines.front().find('\t') != std::string::npos ? InputFormat::Tsv : InputFormat::Text;
 
   std::vector<InputLine> out;
@@ -41,7 +41,7 @@ std::vector<InputLine> read_input(const std::string& path, InputFormat format, b
       in_line.text = std::move(lines[i]);
     }
     if (require_text && in_line.text.find_first_not_of(" \t\r\n\v\f") == std::string::npos)
-      throw Error(where + "empty text: nothing to classify");
+      throw Error(where + "empty text");
     out.push_back(std::move(in_line));
   }
   return out;
