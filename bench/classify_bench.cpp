@@ -134,20 +134,9 @@ void run_classify(benchmark::State& state, const std::string& name, const std::s
 // Static exits and full depth on the real texts, from one traced pass: the reference points
 // `offramp plot` draws beside the measured curves.
 nlohmann::json static_points(const Inputs& real) {
-  const ModelInfo& info = g_clf->info();
-  engine::SweepInput in;
-  in.labels = static_cast<int>(info.labels.size()), in.hidden = info.hidden, in.ffn = info.ffn;
-  for (const auto& e : info.exits) {
-    in.exit_layers.push_back(e.layer);
-    in.pooling.push_back(e.pooling == "mean" ? kernels::Pooling::Mean : kernels::Pooling::Cls);
-    in.temperatures.push_back(e.temperature);
-  }
+  engine::SweepInput in = engine::sweep_input_for(g_clf->info());
   const auto traces = g_clf->trace_exits(real.texts);
-  for (size_t i = 0; i < traces.size(); ++i) {
-    in.num_tokens.push_back(traces[i].num_tokens);
-    in.gold.push_back(real.gold[i]);
-    for (const auto& z : traces[i].logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
-  }
+  for (size_t i = 0; i < traces.size(); ++i) engine::add_traced(in, traces[i], real.gold[i]);
   nlohmann::json j = nlohmann::json::array();
   for (const auto& p : engine::static_points(in))
     j.push_back({{"layer", static_cast<int>(p.threshold)}, {"accuracy", p.accuracy}, {"relative_flops", p.relative_flops}});

@@ -108,6 +108,25 @@ SweepPoint simulate_with(const SweepInput& in, const Costs& c, const PolicyParam
 
 }  // namespace
 
+SweepInput sweep_input_for(const ModelInfo& info) {
+  SweepInput in;
+  in.labels = static_cast<int>(info.labels.size());
+  in.hidden = info.hidden;
+  in.ffn = info.ffn;
+  for (const auto& e : info.exits) {
+    in.exit_layers.push_back(e.layer);
+    in.pooling.push_back(e.pooling == "mean" ? kernels::Pooling::Mean : kernels::Pooling::Cls);
+    in.temperatures.push_back(e.temperature);
+  }
+  return in;
+}
+
+void add_traced(SweepInput& in, const ExitTrace& trace, int gold) {
+  in.num_tokens.push_back(trace.num_tokens);
+  in.gold.push_back(gold);
+  for (const auto& z : trace.logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
+}
+
 SweepPoint simulate(const SweepInput& in, const PolicyParams& params) { return simulate_with(in, costs(in), params); }
 
 std::vector<SweepPoint> static_points(const SweepInput& in) {

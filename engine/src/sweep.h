@@ -9,6 +9,7 @@
 
 #include "engine/src/exit_policy.h"
 #include "kernels/exit_head.h"
+#include "offramp/offramp.h"
 
 namespace offramp::engine {
 
@@ -23,6 +24,11 @@ struct SweepInput {
   std::vector<float> logits;                // [N, E, labels] raw head logits
   size_t size() const { return gold.size(); }
 };
+
+// An empty replay input for a model: exits, pooling, temperatures and FLOPs shape from `info`.
+SweepInput sweep_input_for(const ModelInfo& info);
+// Appends one traced input (Classifier::trace_exits) with its gold label index.
+void add_traced(SweepInput& in, const ExitTrace& trace, int gold);
 
 struct SweepPoint {
   std::string kind;      // "dynamic", "static" (one exit used alone) or "full_depth"

@@ -135,18 +135,10 @@ TEST(Sweep, OfflineReplayMatchesTheEnginesRealExits) {
   std::vector<std::string> texts;
   for (size_t i = 0; i < 96; ++i) texts.push_back(rows[i].second);
   const auto traces = clf.trace_exits(texts, {.max_length = 128});
-  engine::SweepInput in;
-  in.labels = 2, in.hidden = clf.info().hidden, in.ffn = clf.info().ffn;
-  for (const auto& e : clf.info().exits) {
-    in.exit_layers.push_back(e.layer);
-    in.pooling.push_back(kernels::Pooling::Mean);
-    in.temperatures.push_back(e.temperature);
-  }
+  engine::SweepInput in = engine::sweep_input_for(clf.info());
   for (const auto& t : traces) {
     ASSERT_EQ(t.logits.size(), in.exit_layers.size());
-    in.num_tokens.push_back(t.num_tokens);
-    in.gold.push_back(0);
-    for (const auto& z : t.logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
+    engine::add_traced(in, t, 0);
   }
   struct Setting {
     Policy policy;

@@ -35,16 +35,6 @@ EarlyExitBert load_model_dir(const std::string& dir, models::OfframpConfig* oc_o
   return model;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error(path + ": cannot write");
-  }
-  fs::rename(tmp, path);
-}
-
 void save_model_dir(const std::string& out_dir, EarlyExitBert& model, const std::string& config_json,
                     const std::string& tokenizer_dir, const models::OfframpConfig& oc) {
   const fs::path out(out_dir);

@@ -19,7 +19,4 @@ void save_model_dir(const std::string& out_dir, EarlyExitBert& model, const std:
 // exits.safetensors) into the LibTorch model, e.g. for the PyTorch peer benchmark.
 EarlyExitBert load_model_dir(const std::string& dir, models::OfframpConfig* oc_out = nullptr);
 
-// Writes text to path atomically (temporary file + rename). Throws std::runtime_error.
-void write_text_file(const std::string& path, const std::string& text);
-
 }  // namespace offramp::train

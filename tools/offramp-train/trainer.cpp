@@ -17,6 +17,7 @@
 #include "tools/offramp-train/bert_module.h"
 #include "tools/offramp-train/dataset.h"
 #include "tools/offramp-train/model_io.h"
+#include "tools/report/atomic_file.h"
 
 namespace offramp::train {
 
@@ -251,7 +252,7 @@ int run_training(const TrainOptions& o) {
         fs::create_directories(ckpt);
         torch::save(model, (ckpt / "model.pt").string());
         torch::save(opt, (ckpt / "optimizer.pt").string());
-        write_text_file((ckpt / "state.json").string(),
+        report::write_file_atomic((ckpt / "state.json").string(),
                         nlohmann::json{{"epoch", epoch}, {"step_in_epoch", s}, {"global_step", global_step},
                                        {"best", best}, {"best_epoch", best_epoch}, {"labels", labels},
                                        {"exits", exits.size()}, {"log", log}}
@@ -300,11 +301,11 @@ int run_training(const TrainOptions& o) {
         std::string text;
         for (size_t i = 0; i < dev.examples.size(); ++i)
           text += nlohmann::json{{"line", dev.examples[i].line_no}, {"ids", dev.examples[i].ids}, {"logits", ev.logits[i]}}.dump() + "\n";
-        write_text_file(o.dump_logits, text);
+        report::write_file_atomic(o.dump_logits, text);
       }
     }
     log["best_epoch"] = best_epoch;
-    write_text_file((out / "train_log.json").string(), log.dump(1));
+    report::write_file_atomic((out / "train_log.json").string(), log.dump(1));
   }
   std::signal(SIGINT, SIG_DFL);
   if (fs::exists(ckpt)) fs::remove_all(ckpt);

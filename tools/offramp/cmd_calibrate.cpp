@@ -18,6 +18,7 @@
 #include "tools/offramp/commands.h"
 #include "tools/offramp/plot.h"
 #include "tools/offramp/traced.h"
+#include "tools/report/atomic_file.h"
 #include "tools/report/green_report.h"
 
 namespace offramp::cli {
@@ -42,16 +43,6 @@ void check_writable(const fs::path& dir) {
   if (ec || !f) throw Error(dir.string() + ": cannot write the calibration output here (choose another --out)");
   f.close();
   fs::remove(probe);
-}
-
-void write_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw Error(path.string() + ": cannot write");
-  }
-  fs::rename(tmp, path);
 }
 
 // Mean wall-clock ms per input for classify() over `texts` in batches of `batch`, and the
@@ -256,8 +247,8 @@ Run add_calibrate(CLI::App& app) {
       j["sweep"][name] = nlohmann::json::array();
       for (const auto& p : pts) j["sweep"][name].push_back(point_json(p));
     }
-    write_atomic(out / "sweep.csv", csv);
-    write_atomic(out / "sweep.json", j.dump(1));
+    report::write_file_atomic((out / "sweep.csv").string(), csv);
+    report::write_file_atomic((out / "sweep.json").string(), j.dump(1));
     report::write_report(green, (out / "report").string());
     if (!a->no_plot) {
       PlotSpec spec{"Accuracy vs FLOPs on " + fs::path(a->dev).filename().string() + " (" + std::to_string(in.size()) + " inputs)",

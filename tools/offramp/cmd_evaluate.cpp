@@ -1,8 +1,6 @@
 // `offramp evaluate MODEL TEST.tsv`: one full-depth pass recording every exit head, then the
 // model's own setting (policy, threshold, temperatures from offramp.json, or overrides)
 // replayed offline, beside full depth and each static exit.
-#include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
 #include "tools/offramp/traced.h"
+#include "tools/report/atomic_file.h"
 
 namespace offramp::cli {
 
@@ -56,11 +55,7 @@ Run add_evaluate(CLI::App& app) {
       nlohmann::json j = {{"model", a->model}, {"data", a->input}, {"inputs", in.size()}, {"full_depth", point_json(full)},
                           {"static", nlohmann::json::array()}, {"setting", point_json(point)}};
       for (const auto& p : statics) j["static"].push_back(point_json(p));
-      std::ofstream out(a->json + ".tmp");
-      out << j.dump(1) << "\n";
-      if (!out) throw Error(a->json + ": cannot write");
-      out.close();
-      std::filesystem::rename(a->json + ".tmp", a->json);
+      report::write_file_atomic(a->json, j.dump(1) + "\n");
     }
     return 0;
   };

@@ -7,7 +7,6 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "kernels/exit_head.h"
 
 namespace offramp::cli {
 
@@ -27,15 +26,7 @@ std::vector<InputLine> read_labelled(const std::string& path, const Classifier& 
 engine::SweepInput trace_labelled(const Classifier& clf, const std::vector<InputLine>& lines, int max_length,
                                   int batch_size) {
   const ModelInfo& info = clf.info();
-  engine::SweepInput in;
-  in.labels = static_cast<int>(info.labels.size());
-  in.hidden = info.hidden;
-  in.ffn = info.ffn;
-  for (const auto& e : info.exits) {
-    in.exit_layers.push_back(e.layer);
-    in.pooling.push_back(e.pooling == "mean" ? kernels::Pooling::Mean : kernels::Pooling::Cls);
-    in.temperatures.push_back(e.temperature);
-  }
+  engine::SweepInput in = engine::sweep_input_for(info);
   ClassifyOptions opt;
   if (max_length > 0) opt.max_length = max_length;
   const bool tty = isatty(2);
@@ -45,12 +36,9 @@ engine::SweepInput trace_labelled(const Classifier& clf, const std::vector<Input
     batch.clear();
     for (size_t i = begin; i < end; ++i) batch.push_back(lines[i].text);
     const auto traces = clf.trace_exits(batch, opt);
-    for (size_t i = begin; i < end; ++i) {
-      const auto& t = traces[i - begin];
-      in.num_tokens.push_back(t.num_tokens);
-      in.gold.push_back(static_cast<int>(std::find(info.labels.begin(), info.labels.end(), *lines[i].label) - info.labels.begin()));
-      for (const auto& z : t.logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
-    }
+    for (size_t i = begin; i < end; ++i)
+      engine::add_traced(in, traces[i - begin],
+                         static_cast<int>(std::find(info.labels.begin(), info.labels.end(), *lines[i].label) - info.labels.begin()));
     if (tty || end == lines.size())
       std::cerr << (tty ? "\r" : "") << "recording every exit head: " << end << "/" << lines.size() << " inputs"
                 << (end == lines.size() ? "\n" : "") << std::flush;

@@ -1,5 +1,7 @@
 #include "tools/report/green_report.h"
 
+#include "tools/report/atomic_file.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -60,14 +62,6 @@ std::string fmt(double v, int digits) {
   return buf;
 }
 
-void write_atomic(const std::string& path, const std::string& text) {
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error(path + ": cannot write");
-  }
-  fs::rename(path + ".tmp", path);
-}
 }  // namespace
 
 void write_report(const Report& r, const std::string& stem) {
@@ -98,8 +92,8 @@ void write_report(const Report& r, const std::string& stem) {
         "grows with arithmetic work, which holds for one model on one machine but not across hardware.\n";
   const nlohmann::json j = {{"title", r.title}, {"model", r.model}, {"data", r.data}, {"hardware", hw}, {"device", r.device},
                             {"energy", r.energy_note}, {"rows", rows}};
-  write_atomic(stem + ".md", md.str());
-  write_atomic(stem + ".json", j.dump(1) + "\n");
+  write_file_atomic(stem + ".md", md.str());
+  write_file_atomic(stem + ".json", j.dump(1) + "\n");
 }
 
 }  // namespace offramp::report

@@ -1,0 +1,12 @@
+// Writing an output file so that a failure never leaves it half-written: the text goes to
+// PATH.tmp, which is then renamed over PATH. Shared by the CLI, offramp-bench and offramp-train.
+#pragma once
+
+#include <string>
+
+namespace offramp::report {
+
+// Throws offramp::Error naming the path when it cannot write.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace offramp::report
