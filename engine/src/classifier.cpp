@@ -2,9 +2,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/src/gpu_model.h"
 #include "engine/src/model_dir.h"
 #include "engine/src/scheduler.h"
 #include "kernels/device.h"
+#include "kernels/gpu.h"
 #include "models/flops.h"
 #include "offramp/offramp.h"
 
@@ -13,7 +15,13 @@ namespace offramp {
 struct Classifier::Impl {
   engine::ModelDir model;
   kernels::Device device = kernels::Device::Cpu;
+  std::unique_ptr<engine::GpuModel> gpu;  // set when the model runs on the GPU
   ModelInfo info;
+
+  std::vector<engine::SequenceResult> run(const std::vector<std::vector<int32_t>>& ids,
+                                          const engine::BatchOptions& options) const {
+    return gpu ? gpu->run(ids, options) : engine::run_batch(model, device, ids, options);
+  }
 };
 
 namespace {
@@ -79,14 +87,43 @@ Classifier::~Classifier() = default;
 
 Classifier Classifier::load(const std::string& model_dir, const LoadOptions& options) {
   return guarded([&] {
-    if (options.device == Device::Cuda)
-      throw Error("Device::Cuda requested, but this build has no CUDA backend; use Device::Cpu or Device::Auto");
+    const int gpus = kernels::gpu::device_count();
+    if (options.device == Device::Cuda && gpus == 0)
+      throw Error(kernels::cuda_compiled()
+                      ? "Device::Cuda requested, but no CUDA device is present (or no driver); use Device::Cpu or Device::Auto"
+                      : "Device::Cuda requested, but this build has no CUDA backend; use Device::Cpu or Device::Auto");
     if (options.threads < 0) throw Error("LoadOptions.threads must be >= 0 (0 = all cores)");
     if (options.threads > 0) kernels::set_cpu_threads(options.threads);
+    const bool on_gpu = options.device == Device::Cuda || (options.device == Device::Auto && gpus > 0);
+    if (!on_gpu && (options.precision == Precision::F16 || options.precision == Precision::BF16))
+      throw Error("the CPU backend runs FP32 only; FP16/BF16 need the GPU (Device::Cuda)");
     auto impl = std::make_shared<Impl>();
     impl->model = engine::load_model_dir(model_dir);
-    impl->device = kernels::Device::Cpu;
-    impl->info = make_info(impl->model, "cpu");
+    if (on_gpu) {
+      if (options.gpu_max_batch_tokens < impl->model.config.max_position)
+        throw Error("gpu_max_batch_tokens " + std::to_string(options.gpu_max_batch_tokens) +
+                    " must be at least the model's max_position_embeddings (" +
+                    std::to_string(impl->model.config.max_position) + ")");
+      engine::GpuOptions go;
+      go.dtype = options.precision == Precision::F32    ? kernels::gpu::DType::F32
+                 : options.precision == Precision::BF16 ? kernels::gpu::DType::BF16
+                                                        : kernels::gpu::DType::F16;
+      go.max_batch_tokens = options.gpu_max_batch_tokens;
+      const auto& m = impl->model;
+      impl->gpu = std::make_unique<engine::GpuModel>(m.config, m.weights, m.offramp, m.heads, go);
+      impl->device = kernels::Device::Cuda;
+      // The host copies of the layer weights are no longer needed.
+      impl->model.weights.layers.clear();
+      impl->model.weights.layers.shrink_to_fit();
+      impl->info = make_info(impl->model, "cuda");
+      impl->info.device_name = kernels::gpu::device_description();
+      impl->info.precision = kernels::gpu::dtype_name(go.dtype);
+    } else {
+      impl->device = kernels::Device::Cpu;
+      impl->info = make_info(impl->model, "cpu");
+      impl->info.device_name = "cpu";
+      impl->info.precision = "fp32";
+    }
     return Classifier(std::move(impl));
   });
 }
@@ -157,7 +194,7 @@ std::vector<ExitTrace> Classifier::trace_exits(const std::vector<std::string>& t
   return guarded([&] {
     Prepared p = prepare(*impl_, texts, options);
     p.batch.record_heads = true;
-    const auto seq = engine::run_batch(impl_->model, impl_->device, p.ids, p.batch);
+    const auto seq = impl_->run(p.ids, p.batch);
     const size_t labels = impl_->model.offramp.labels.size();
     std::vector<ExitTrace> out(seq.size());
     for (size_t i = 0; i < seq.size(); ++i) {
@@ -176,7 +213,7 @@ std::vector<Result> Classifier::classify(const std::vector<std::string>& texts,
     const auto& m = impl_->model;
     const Prepared p = prepare(*impl_, texts, options);
     const auto& ids = p.ids;
-    const auto seq = engine::run_batch(m, impl_->device, ids, p.batch);
+    const auto seq = impl_->run(ids, p.batch);
     std::vector<Result> out(seq.size());
     for (size_t i = 0; i < seq.size(); ++i) {
       Result& r = out[i];

@@ -16,6 +16,7 @@
 #include "models/exit_heads.h"
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
+#include "tools/offramp/device_flags.h"
 #include "tools/offramp/plot.h"
 #include "tools/offramp/traced.h"
 #include "tools/report/atomic_file.h"
@@ -32,6 +33,7 @@ struct CalibrateArgs {
   std::optional<double> max_drop, budget;
   bool write = false, no_temperature = false, no_plot = false;
   int timing_inputs = 256, threads = 0, max_length = 0, batch_size = 64;
+  DeviceFlags device;
 };
 
 // Fails early (before any model work) when the output folder cannot be written.
@@ -103,6 +105,7 @@ Run add_calibrate(CLI::App& app) {
   app.add_option("--timing-inputs", a->timing_inputs, "Dev inputs timed per curve point at batch 32 (a quarter of them at batch 1); 0 = no timing")
       ->check(CLI::Range(0, 1 << 20))->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  add_device_flags(app, a->device);
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (default: the model's)")->check(CLI::Range(2, 1 << 20));
   app.footer("Runs DEV once to full depth, recording every exit head, and replays every threshold offline.\n"
              "Prints per-exit calibration (ECE before/after temperature scaling), the static exits, the sweep,\n"
@@ -111,7 +114,7 @@ Run add_calibrate(CLI::App& app) {
     const fs::path out = a->out.empty() ? fs::path(a->model) / "calibration" : fs::path(a->out);
     const double max_drop = a->max_drop.value_or(1.0);
     if (!a->no_plot) require_gnuplot();
-    const auto clf = Classifier::load(a->model, {.device = Device::Auto, .threads = a->threads});
+    const auto clf = Classifier::load(a->model, load_options(a->device, a->threads));
     const ModelInfo& info = clf.info();
     if (info.exits.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train, then calibrate");
     const auto lines = read_labelled(a->dev, clf);
@@ -180,7 +183,7 @@ Run add_calibrate(CLI::App& app) {
       if (std::find(timed.begin(), timed.end(), best) == timed.end()) timed.push_back(best);
     }
     const report::EnergyMeter meter;
-    report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, "cpu", {}, meter.why()};
+    report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, clf.info().device_name, {}, meter.why()};
     if (meter.available()) green.energy_note = "CPU package energy from Linux RAPL, measured over the timing runs";
     const int threads = a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency());
     if (a->timing_inputs > 0) {

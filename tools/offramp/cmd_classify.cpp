@@ -5,6 +5,7 @@
 
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
+#include "tools/offramp/device_flags.h"
 #include "tools/offramp/input.h"
 
 namespace offramp::cli {
@@ -15,6 +16,7 @@ struct ClassifyArgs {
   std::optional<double> threshold;
   std::optional<int> patience, max_length;
   int batch_size = 32, threads = 0;
+  DeviceFlags device;
   bool probabilities = false, logits = false;
 };
 }  // namespace
@@ -32,6 +34,7 @@ Run add_classify(CLI::App& app) {
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (incl. [CLS]/[SEP])")->check(CLI::Range(2, 1 << 20));
   app.add_option("--batch-size", a->batch_size, "Texts per batch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  add_device_flags(app, a->device);
   app.add_flag("--probabilities", a->probabilities, "Also print the per-label probabilities");
   app.add_flag("--logits", a->logits, "Also print the exit head's raw per-label logits (before the temperature)");
   app.footer("Output: one JSON object per input line on stdout (line, label, confidence, exit_layer, tokens, flops).\n"
@@ -39,7 +42,7 @@ Run add_classify(CLI::App& app) {
   return [a] {
     const InputFormat fmt = a->format == "text" ? InputFormat::Text : a->format == "tsv" ? InputFormat::Tsv : InputFormat::Auto;
     const auto lines = read_input(a->input, fmt, true);
-    const auto clf = Classifier::load(a->model, {.device = Device::Auto, .threads = a->threads});
+    const auto clf = Classifier::load(a->model, load_options(a->device, a->threads));
     const auto& labels = clf.info().labels;
     if (labels.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train before classifying");
     for (const auto& l : lines)

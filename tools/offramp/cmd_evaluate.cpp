@@ -8,6 +8,7 @@
 
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
+#include "tools/offramp/device_flags.h"
 #include "tools/offramp/traced.h"
 #include "tools/report/atomic_file.h"
 
@@ -19,6 +20,7 @@ struct EvaluateArgs {
   std::optional<double> threshold;
   std::optional<int> patience;
   int threads = 0, max_length = 0;
+  DeviceFlags device;
 };
 
 }  // namespace
@@ -33,9 +35,10 @@ Run add_evaluate(CLI::App& app) {
   app.add_option("--threshold", a->threshold, "Exit threshold (default: the model's)")->check(CLI::Range(0.0, 1e9));
   app.add_option("--patience", a->patience, "Patience policy's k (default: the model's)")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  add_device_flags(app, a->device);
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (default: the model's)")->check(CLI::Range(2, 1 << 20));
   return [a] {
-    const auto clf = Classifier::load(a->model, {.device = Device::Auto, .threads = a->threads});
+    const auto clf = Classifier::load(a->model, load_options(a->device, a->threads));
     const ModelInfo& info = clf.info();
     if (info.exits.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train");
     const auto lines = read_labelled(a->input, clf);

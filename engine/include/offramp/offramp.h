@@ -14,7 +14,8 @@
 //
 // A model directory is a Hugging Face BERT-family checkpoint (config.json,
 // model.safetensors, vocab.txt or spiece.model) plus offramp.json and exits.safetensors
-// for the exit heads. `classify` is const and safe to call from many threads at once.
+// for the exit heads. `classify` is const and safe to call from many threads at once (on the
+// GPU, calls on one Classifier take turns on its stream: each call is a whole batch).
 // Every failure throws offramp::Error with a message that says what to fix.
 #pragma once
 
@@ -41,9 +42,21 @@ enum class Policy {
   Patience,  // PABEE: the argmax is unchanged over `patience` consecutive exits after the first
 };
 
+// Storage precision of weights and activations (every op accumulates in FP32).
+enum class Precision {
+  Auto,  // FP16 on the GPU, FP32 on the CPU
+  F32,
+  F16,   // GPU only
+  BF16,  // GPU only
+};
+
 struct LoadOptions {
   Device device = Device::Auto;
   int threads = 0;  // CPU threads for the GEMMs and attention; 0 = all cores (process-wide)
+  Precision precision = Precision::Auto;
+  // GPU: the workspace allocated at load holds this many tokens (all inputs of a chunk
+  // together); larger batches are split into chunks. At least max_position_embeddings.
+  int gpu_max_batch_tokens = 32768;
 };
 
 // Per-call options; unset fields take the model's offramp.json values.
@@ -97,6 +110,8 @@ struct ModelInfo {
   int patience;
   double flops_per_token_per_layer;  // the projection + FFN part: 2(4h^2 + 2hf)
   std::string device;        // "cpu" or "cuda"
+  std::string device_name;   // the GPU's name, memory and SMs, or "cpu"
+  std::string precision;     // "fp32", "fp16" or "bf16"
 };
 
 class Classifier {

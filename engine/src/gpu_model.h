@@ -1,0 +1,61 @@
+// A model resident on the GPU: weights uploaded once (in the chosen dtype), a workspace for a
+// token budget allocated at load, and the early-exit scheduler run on the device. Between
+// exits nothing leaves the GPU; at an exit head the decisions are made on the device, the
+// survivors are compacted there (prefix sum, kernels/gpu.h), and one copy brings the exit
+// results ([batch] flags, labels, confidences and [batch, labels] logits/probabilities) to
+// the host, which also tells it the next layers' launch sizes.
+//
+// One stream per model: concurrent run() calls take turns on a mutex (documented in the
+// public header); each call is a whole batch, so the GPU stays busy. Small batches replay
+// CUDA graphs of each segment (the layers up to a head, the head, the results' copy).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/src/scheduler.h"
+#include "kernels/gpu.h"
+#include "models/bert_config.h"
+#include "models/exit_heads.h"
+
+namespace offramp::engine {
+
+struct GpuOptions {
+  kernels::gpu::DType dtype = kernels::gpu::DType::F16;
+  int max_batch_tokens = 32768;  // workspace size; larger batches are split into chunks
+  // Groups of layers over at most this many tokens are replayed as CUDA graphs (one launch
+  // instead of ~10 per layer: small batches are bound by launch overhead); 0 turns them off.
+  int graph_max_tokens = 2048;
+};
+
+class GpuModel {
+ public:
+  // Throws KernelError; out of memory says how much the weights and the workspace needed.
+  // `heads` may be empty (a plain encoder: encode() and hidden() only).
+  GpuModel(const models::BertConfig& config, const models::BertWeights& weights, const models::OfframpConfig& offramp,
+           const std::vector<models::ExitHeadParams>& heads, const GpuOptions& options);
+  ~GpuModel();
+  GpuModel(const GpuModel&) = delete;
+  GpuModel& operator=(const GpuModel&) = delete;
+
+  // Same contract as engine::run_batch (scheduler.h).
+  std::vector<SequenceResult> run(const std::vector<std::vector<int32_t>>& inputs, const BatchOptions& options) const;
+  // Embeddings and every layer at full depth, no heads; returns when the GPU is done
+  // (benchmarks). Inputs must fit the token budget together.
+  void encode(const std::vector<std::vector<int32_t>>& inputs) const;
+  // Hidden states [t, h] after `layers` layers (0 = the embeddings), FP32 on the host (tests).
+  std::vector<float> hidden(const std::vector<std::vector<int32_t>>& inputs, int layers) const;
+
+  kernels::gpu::DType dtype() const;
+  int max_batch_tokens() const;
+  size_t weight_bytes() const;
+  size_t workspace_bytes() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace offramp::engine

@@ -1,0 +1,156 @@
+// Row-wise and elementwise ops: embeddings + LayerNorm, residual add + LayerNorm, bias +
+// activation. One block per row for the LayerNorms (the row is staged in shared memory as
+// FP32, then two-pass mean/variance like the CPU kernel), grid-stride loops elsewhere.
+#include <cmath>
+
+#include "kernels/cuda/common.cuh"
+
+namespace offramp::kernels::gpu {
+
+namespace {
+
+constexpr int kRowThreads = 256;
+
+// v: the row [h] in shared FP32 (already holding x (+ residual)); writes LN(v) to out as T.
+template <typename T>
+__device__ void layer_norm_row(const float* v, int h, const T* gamma, const T* beta, float eps, T* out,
+                               float* red) {
+  float s = 0.0f;
+  for (int c = threadIdx.x; c < h; c += blockDim.x) s += v[c];
+  const float mean = block_sum(s, red) / static_cast<float>(h);
+  float q = 0.0f;
+  for (int c = threadIdx.x; c < h; c += blockDim.x) q += (v[c] - mean) * (v[c] - mean);
+  const float var = block_sum(q, red) / static_cast<float>(h);
+  const float rstd = 1.0f / sqrtf(var + eps);
+  for (int c = threadIdx.x; c < h; c += blockDim.x)
+    out[c] = from_f<T>((v[c] - mean) * rstd * to_f(gamma[c]) + to_f(beta[c]));
+}
+
+// grid: t rows. out [t, h].
+template <typename T>
+__global__ void embed_ln_kernel(const int32_t* ids, const int32_t* positions, const T* word, const T* pos,
+                                const T* type0, const T* gamma, const T* beta, float eps, T* out, int h) {
+  extern __shared__ float row[];  // [h] then 32 for reductions
+  float* red = row + h;
+  const size_t r = blockIdx.x;
+  const T* w = word + static_cast<size_t>(ids[r]) * h;
+  const T* p = pos + static_cast<size_t>(positions[r]) * h;
+  for (int c = threadIdx.x; c < h; c += blockDim.x) row[c] = to_f(w[c]) + to_f(p[c]) + to_f(type0[c]);
+  __syncthreads();
+  layer_norm_row(row, h, gamma, beta, eps, out + r * h, red);
+}
+
+// grid: rows. x [rows, h] in place.
+template <typename T>
+__global__ void add_ln_kernel(T* x, const T* residual, const T* gamma, const T* beta, float eps, int h) {
+  extern __shared__ float row[];
+  float* red = row + h;
+  const size_t r = blockIdx.x;
+  T* xr = x + r * h;
+  for (int c = threadIdx.x; c < h; c += blockDim.x)
+    row[c] = to_f(xr[c]) + (residual ? to_f(residual[r * h + c]) : 0.0f);
+  __syncthreads();
+  layer_norm_row(row, h, gamma, beta, eps, xr, red);
+}
+
+__device__ __forceinline__ float activate(float v, int act) {
+  switch (act) {
+    case 0: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));                             // GeluErf
+    case 1: return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));  // GeluTanh
+    case 2: return fmaxf(v, 0.0f);                                                                  // Relu
+    default: return tanhf(v);                                                                       // Tanh
+  }
+}
+
+// x [rows, n] in place.
+template <typename T>
+__global__ void bias_act_kernel(T* x, const T* bias, size_t total, int n, int act) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float v = to_f(x[i]);
+    if (bias) v += to_f(bias[i % n]);
+    x[i] = from_f<T>(activate(v, act));
+  }
+}
+
+// No bias, 16-byte vectors (8 FP16/BF16 or 4 FP32 values per load): the FFN activation
+// [t, f] is the largest tensor a layer writes, and this pass is bound by memory.
+template <typename T>
+__global__ void act_vec_kernel(uint4* x, size_t vecs, int act) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < vecs;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    uint4 v = x[i];
+    T* e = reinterpret_cast<T*>(&v);
+#pragma unroll
+    for (int j = 0; j < static_cast<int>(16 / sizeof(T)); ++j) e[j] = from_f<T>(activate(to_f(e[j]), act));
+    x[i] = v;
+  }
+}
+
+int act_code(Activation a) {
+  switch (a) {
+    case Activation::GeluErf: return 0;
+    case Activation::GeluTanh: return 1;
+    case Activation::Relu: return 2;
+    case Activation::Tanh: return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t, const void* word,
+                      const void* pos, const void* type0, const void* gamma, const void* beta, float eps, void* out,
+                      int h) {
+  check(t >= 0 && h > 0, "gpu::embed_layer_norm", "bad shape t=" + std::to_string(t) + " h=" + std::to_string(h));
+  if (t == 0) return;
+  const size_t shm = (static_cast<size_t>(h) + 32) * sizeof(float);
+  check(shm <= 48 * 1024, "gpu::embed_layer_norm", "hidden size " + std::to_string(h) + " above 12000");
+  dispatch(dt, [&](auto z) {
+    using T = decltype(z);
+    embed_ln_kernel<T><<<t, kRowThreads, shm, raw(s)>>>(ids, positions, static_cast<const T*>(word),
+                                                        static_cast<const T*>(pos), static_cast<const T*>(type0),
+                                                        static_cast<const T*>(gamma), static_cast<const T*>(beta),
+                                                        eps, static_cast<T*>(out), h);
+  });
+  OFFRAMP_LAUNCHED("embed_layer_norm");
+}
+
+void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma, const void* beta, int rows,
+                    int h, float eps) {
+  check(rows >= 0 && h > 0, "gpu::add_layer_norm", "bad shape rows=" + std::to_string(rows) + " h=" + std::to_string(h));
+  if (rows == 0) return;
+  const size_t shm = (static_cast<size_t>(h) + 32) * sizeof(float);
+  check(shm <= 48 * 1024, "gpu::add_layer_norm", "hidden size " + std::to_string(h) + " above 12000");
+  dispatch(dt, [&](auto z) {
+    using T = decltype(z);
+    add_ln_kernel<T><<<rows, kRowThreads, shm, raw(s)>>>(static_cast<T*>(x), static_cast<const T*>(residual),
+                                                         static_cast<const T*>(gamma), static_cast<const T*>(beta),
+                                                         eps, h);
+  });
+  OFFRAMP_LAUNCHED("add_layer_norm");
+}
+
+void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n, Activation act) {
+  check(rows >= 0 && n > 0, "gpu::bias_activation", "bad shape rows=" + std::to_string(rows) + " n=" + std::to_string(n));
+  const size_t total = static_cast<size_t>(rows) * n;
+  if (total == 0) return;
+  const size_t per_vec = 16 / dtype_size(dt);
+  if (bias == nullptr && total % per_vec == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
+    dispatch(dt, [&](auto z) {
+      using T = decltype(z);
+      act_vec_kernel<T><<<blocks_for(total / per_vec, 256), 256, 0, raw(s)>>>(static_cast<uint4*>(x), total / per_vec,
+                                                                              act_code(act));
+    });
+    OFFRAMP_LAUNCHED("bias_activation");
+    return;
+  }
+  dispatch(dt, [&](auto z) {
+    using T = decltype(z);
+    bias_act_kernel<T><<<blocks_for(total, 256), 256, 0, raw(s)>>>(static_cast<T*>(x), static_cast<const T*>(bias),
+                                                                     total, n, act_code(act));
+  });
+  OFFRAMP_LAUNCHED("bias_activation");
+}
+
+}  // namespace offramp::kernels::gpu

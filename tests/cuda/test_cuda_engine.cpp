@@ -1,0 +1,247 @@
+// The GPU engine end to end against the CPU engine on MiniLM-L6: every exit head's logits
+// within the dtype's tolerance, the same exit layer and label for every input whose
+// confidence is not within the margin of the threshold, batch invariance and concurrency on
+// the GPU, and the errors a user gets without a GPU. The model is $OFFRAMP_GPU_MODEL when set
+// (scripts/gpu-check.sh passes a fine-tuned MiniLM-L6), else the MiniLM-L6 fixture with
+// seeded exit heads. Without a GPU the GPU tests skip, saying why; the error tests still run.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "engine/src/encoder.h"
+#include "engine/src/gpu_model.h"
+#include "engine/src/model_dir.h"
+#include "kernels/exit_head.h"
+#include "offramp/offramp.h"
+#include "tests/cuda/gpu_test_util.h"
+#include "tests/support/fixtures.h"
+
+namespace offramp::test {
+namespace {
+
+const std::string& model_dir() {
+  static const std::string dir = [] {
+    if (const char* env = std::getenv("OFFRAMP_GPU_MODEL"); env && *env) return std::string(env);
+    const std::string d = fresh_temp_dir("cuda-engine-minilm");
+    make_random_heads_model(minilm_dir(), d, 5, "mean");
+    return d;
+  }();
+  return dir;
+}
+
+std::vector<std::string> texts(size_t n) {
+  std::vector<std::string> out;
+  for (const auto& [label, text] : read_tsv(repo_dir() + "/data/fine_foods/test.tsv")) {
+    if (out.size() == n) break;
+    out.push_back(text);
+  }
+  return out;
+}
+
+double logit_tolerance(Precision p) {
+  switch (p) {
+    case Precision::F16: return 0.05;
+    case Precision::BF16: return 0.25;
+    default: return 1e-3;
+  }
+}
+
+gpu::DType to_dtype(Precision p) {
+  return p == Precision::F32 ? gpu::DType::F32 : p == Precision::BF16 ? gpu::DType::BF16 : gpu::DType::F16;
+}
+
+// Per input and exit: the max-prob confidence after the model's temperature.
+std::vector<std::vector<float>> confidences(const Classifier& clf, const std::vector<ExitTrace>& trace) {
+  std::vector<std::vector<float>> out;
+  for (const auto& t : trace) {
+    std::vector<float> c;
+    for (size_t e = 0; e < t.logits.size(); ++e) {
+      std::vector<float> p(t.logits[e].size());
+      kernels::temperature_softmax(t.logits[e].data(), static_cast<int>(p.size()), clf.info().exits[e].temperature, p.data());
+      c.push_back(*std::max_element(p.begin(), p.end()));
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+class CudaVsCpu : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
+  OFFRAMP_REQUIRE_GPU();
+  const Precision prec = GetParam();
+  const auto cpu = Classifier::load(model_dir(), {.device = Device::Cpu});
+  const auto gpu_clf = Classifier::load(model_dir(), {.device = Device::Cuda, .precision = prec});
+  ASSERT_EQ(gpu_clf.info().device, "cuda");
+  const auto in = texts(300);
+  const auto tc = cpu.trace_exits(in), tg = gpu_clf.trace_exits(in);
+  ASSERT_EQ(tc.size(), tg.size());
+  double max_diff = 0;
+  for (size_t i = 0; i < tc.size(); ++i) {
+    ASSERT_EQ(tc[i].num_tokens, tg[i].num_tokens);
+    ASSERT_EQ(tc[i].logits.size(), tg[i].logits.size());
+    for (size_t e = 0; e < tc[i].logits.size(); ++e)
+      for (size_t k = 0; k < tc[i].logits[e].size(); ++k)
+        max_diff = std::max(max_diff, static_cast<double>(std::fabs(tc[i].logits[e][k] - tg[i].logits[e][k])));
+  }
+  std::cout << "[ info ] " << gpu::dtype_name(to_dtype(prec)) << ": max |logit diff| GPU vs CPU over " << tc.size()
+            << " inputs and every exit: " << max_diff << "\n";
+  EXPECT_LE(max_diff, logit_tolerance(prec));
+
+  // Thresholds that split the inputs: the median confidence at the first exit, and 0.9.
+  const auto cc = confidences(cpu, tc), cg = confidences(cpu, tg);
+  std::vector<float> first;
+  double conf_gap = 0;
+  for (size_t i = 0; i < cc.size(); ++i) {
+    first.push_back(cc[i][0]);
+    for (size_t e = 0; e < cc[i].size(); ++e) conf_gap = std::max(conf_gap, static_cast<double>(std::fabs(cc[i][e] - cg[i][e])));
+  }
+  std::nth_element(first.begin(), first.begin() + first.size() / 2, first.end());
+  // The margin is 1e-3; in FP16/BF16 the confidences themselves differ by up to
+  // conf_gap (measured above, bounded by the logit tolerance), so that is the margin there.
+  const double margin = std::max(1e-3, conf_gap);
+  for (double threshold : {static_cast<double>(first[first.size() / 2]), 0.9}) {
+    ClassifyOptions o;
+    o.threshold = threshold;
+    o.policy = Policy::MaxProb;
+    const auto rc = cpu.classify(in, o), rg = gpu_clf.classify(in, o);
+    size_t compared = 0;
+    for (size_t i = 0; i < rc.size(); ++i) {
+      const int deepest = std::max(rc[i].exit_layer, rg[i].exit_layer);
+      bool near = false;
+      for (size_t e = 0; e < cc[i].size() && cpu.info().exits[e].layer <= deepest; ++e)
+        near = near || std::fabs(cc[i][e] - threshold) < margin;
+      if (near) continue;
+      ++compared;
+      EXPECT_EQ(rc[i].exit_layer, rg[i].exit_layer) << "input " << i << " threshold " << threshold;
+      EXPECT_EQ(rc[i].label, rg[i].label) << "input " << i << " threshold " << threshold;
+      EXPECT_DOUBLE_EQ(rc[i].flops, rg[i].flops) << "input " << i;
+      EXPECT_NEAR(rc[i].confidence, rg[i].confidence, margin + 1e-6) << "input " << i;
+    }
+    std::cout << "[ info ] threshold " << threshold << ": " << compared << " of " << rc.size()
+              << " inputs compared (margin " << margin << ")\n";
+    EXPECT_GE(compared, rc.size() * 8 / 10) << "too many inputs near the threshold for the test to mean anything";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CudaVsCpu, ::testing::Values(Precision::F32, Precision::F16, Precision::BF16),
+                         [](const auto& info) { return std::string(gpu::dtype_name(to_dtype(info.param))); });
+
+TEST(CudaEngine, HiddenStatesMatchTheCpuEncoderLayerByLayer) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto m = engine::load_model_dir(model_dir());
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& t : texts(40)) ids.push_back(m.tokenizer->encode(t, 128));
+  engine::GpuOptions go;
+  go.dtype = gpu::DType::F32;
+  const engine::GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
+  std::vector<int32_t> flat, positions;
+  std::vector<int> offsets{0};
+  for (const auto& v : ids) {
+    flat.insert(flat.end(), v.begin(), v.end());
+    for (size_t p = 0; p < v.size(); ++p) positions.push_back(static_cast<int32_t>(p));
+    offsets.push_back(static_cast<int>(flat.size()));
+  }
+  engine::Workspace ws;
+  const engine::Encoder enc(m.config, m.weights, kernels::Device::Cpu);
+  enc.embed(flat.data(), positions.data(), static_cast<int>(flat.size()), ws);
+  for (int l = 0; l <= m.config.layers; ++l) {
+    if (l > 0) enc.run_layer(l - 1, offsets.data(), static_cast<int>(ids.size()), ws);
+    const std::vector<float> cpu(ws.x.data(), ws.x.data() + flat.size() * m.config.hidden);
+    EXPECT_LE(scaled_error(g.hidden(ids, l), cpu), 1e-4) << "after layer " << l;
+  }
+}
+
+TEST(CudaEngine, BatchInvarianceAndChunkingOnTheGpu) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto clf = Classifier::load(model_dir(), {.device = Device::Cuda});
+  const auto in = texts(64);
+  ClassifyOptions o;
+  o.threshold = 0.8;
+  const auto together = clf.classify(in, o);
+  o.max_batch_tokens = clf.info().max_position;  // many small chunks
+  const auto chunked = clf.classify(in, o);
+  o.max_batch_tokens = 16384;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto alone = clf.classify(in[i], o);
+    for (const auto* r : {&together[i], &chunked[i]}) {
+      if (std::fabs(alone.confidence - 0.8) < 5e-3) continue;  // FP16: too close to call
+      EXPECT_EQ(alone.exit_layer, r->exit_layer) << "input " << i;
+      EXPECT_EQ(alone.label, r->label) << "input " << i;
+      for (size_t k = 0; k < alone.logits.size() && alone.exit_layer == r->exit_layer; ++k)
+        EXPECT_NEAR(alone.logits[k], r->logits[k], 0.02) << "input " << i;
+    }
+  }
+}
+
+TEST(CudaEngine, ConcurrentCallersGetTheResultsOfOne) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto clf = Classifier::load(model_dir(), {.device = Device::Cuda});
+  const auto in = texts(48);
+  const auto ref = clf.classify(in);
+  std::vector<std::vector<Result>> got(4);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) threads.emplace_back([&, k] { got[k] = clf.classify(in); });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got)
+    for (size_t i = 0; i < in.size(); ++i) {
+      EXPECT_EQ(g[i].exit_layer, ref[i].exit_layer);
+      EXPECT_EQ(g[i].logits, ref[i].logits);  // same chunks, same kernels: identical
+    }
+}
+
+TEST(CudaEngine, AutoTakesTheGpuAndReportsIt) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto clf = Classifier::load(model_dir());
+  EXPECT_EQ(clf.info().device, "cuda");
+  EXPECT_EQ(clf.info().precision, "fp16");
+  EXPECT_NE(clf.info().device_name.find("sm_"), std::string::npos) << clf.info().device_name;
+}
+
+TEST(CudaEngine, OutOfMemoryAtLoadSaysHowMuchWasNeeded) {
+  OFFRAMP_REQUIRE_GPU();
+  try {
+    (void)Classifier::load(model_dir(), {.device = Device::Cuda, .gpu_max_batch_tokens = 1 << 30});
+    FAIL() << "a workspace for 2^30 tokens fitted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("MiB of workspace"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("gpu_max_batch_tokens"), std::string::npos) << msg;
+  }
+}
+
+// These run everywhere: what a user without a GPU (or with bad options) is told.
+TEST(CudaEngineErrors, CudaWithoutAGpuIsAClearError) {
+  if (gpu::device_count() > 0) GTEST_SKIP() << "a GPU is present; this checks the no-GPU message";
+  const std::string d = fresh_temp_dir("cuda-errors-tiny");
+  make_tiny_model(d, 3);
+  try {
+    (void)Classifier::load(d, {.device = Device::Cuda});
+    FAIL() << "Device::Cuda loaded without a GPU";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("Device::Cuda requested"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Device::Cpu"), std::string::npos) << msg;
+  }
+  // Auto falls back to the CPU and says so.
+  const auto clf = Classifier::load(d);
+  EXPECT_EQ(clf.info().device, "cpu");
+  EXPECT_EQ(clf.info().precision, "fp32");
+}
+
+TEST(CudaEngineErrors, HalfPrecisionOnTheCpuAndATinyGpuBudgetAreClearErrors) {
+  const std::string d = fresh_temp_dir("cuda-errors-tiny2");
+  make_tiny_model(d, 4);
+  try {
+    (void)Classifier::load(d, {.device = Device::Cpu, .precision = Precision::F16});
+    FAIL() << "FP16 on the CPU loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("FP32 only"), std::string::npos) << e.what();
+  }
+  if (gpu::device_count() == 0) return;
+  EXPECT_THROW((void)Classifier::load(d, {.device = Device::Cuda, .gpu_max_batch_tokens = 8}), Error);
+}
+
+}  // namespace
+}  // namespace offramp::test

@@ -1,0 +1,19 @@
+// --device and --precision, shared by the subcommands that run a model.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "offramp/offramp.h"
+
+namespace offramp::cli {
+
+struct DeviceFlags {
+  std::string device = "auto";     // auto | cpu | cuda
+  std::string precision = "auto";  // auto | fp32 | fp16 | bf16
+};
+
+void add_device_flags(CLI::App& app, DeviceFlags& flags);
+LoadOptions load_options(const DeviceFlags& flags, int threads);
+
+}  // namespace offramp::cli
