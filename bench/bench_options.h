@@ -13,6 +13,8 @@ struct BenchOptions {
   std::string report;    // folder for the Green-AI report ("" = none)
   size_t inputs = 256;   // texts per workload (the first N of `data`)
   std::vector<int> batches{1, 8, 32, 128}, threads{1, 2, 0}, lengths{64, 128, 256};  // threads 0 = all cores
+  // "cpu" and/or "cuda"; empty = the CPU, plus the GPU when one is present.
+  std::vector<std::string> devices;
 };
 
 // Registers the early-exit and full-depth classify workloads of `o.model` (see classify_bench.cpp).

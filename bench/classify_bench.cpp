@@ -3,7 +3,8 @@
 // model's calibration output, per batch size and thread count. One iteration = one pass over
 // all the inputs, in batches.
 //
-// Names: Classify/<input>/b<batch>/t<threads>/<setting>/<device>
+// Names: Classify/<input>/b<batch>/t<threads>/<setting>/<device>  (device: cpu | cuda; on the
+// GPU each workload runs once, with the first thread count, since threads only tokenize there)
 //   input    real (the TSV's texts) | len64 | len128 | len256 (texts joined and truncated)
 //   setting  full (never exits early) | chosen (calibration's chosen threshold) |
 //            <policy><threshold> (other timed calibration points) | model (offramp.json's)
@@ -22,8 +23,10 @@
 #include "bench/bench_options.h"
 #include "engine/src/sweep.h"
 #include "kernels/device.h"
+#include "kernels/gpu.h"
 #include "offramp/offramp.h"
 #include "tools/offramp/input.h"
+#include "tools/report/gpu_energy.h"
 #include "tools/report/green_report.h"
 
 namespace offramp::bench {
@@ -50,10 +53,13 @@ struct Ran {  // what the report needs from one workload
   std::optional<double> joules_per_1000;
 };
 
-std::unique_ptr<Classifier> g_clf;
+std::unique_ptr<Classifier> g_clf;                         // the CPU's (also tokenizes, traces)
+std::unique_ptr<Classifier> g_gpu;                         // the GPU's, when "cuda" is benchmarked
+std::map<std::string, const Classifier*> g_device;         // "cpu" / "cuda" -> classifier
 std::map<std::string, Inputs> g_inputs;
 std::vector<Ran> g_ran;
-report::EnergyMeter g_meter;
+report::EnergyMeter g_meter;  // the CPU's (RAPL)
+std::unique_ptr<report::GpuEnergyMeter> g_gpu_meter;  // the GPU's (NVML), with "cuda" runs
 
 // The calibration output's chosen point and other timed points, else the model's setting.
 std::vector<Setting> thresholds(const std::string& model_dir, const ModelInfo& info) {
@@ -89,8 +95,9 @@ std::vector<Setting> thresholds(const std::string& model_dir, const ModelInfo& i
   return out;
 }
 
-void run_classify(benchmark::State& state, const std::string& name, const std::string& input_kind, int batch, int threads,
-                  const Setting& setting) {
+void run_classify(benchmark::State& state, const std::string& name, const std::string& device,
+                  const std::string& input_kind, int batch, int threads, const Setting& setting) {
+  const Classifier& clf = *g_device.at(device);
   kernels::set_cpu_threads(threads);
   const Inputs& in = g_inputs.at(input_kind);
   ClassifyOptions opt = setting.options;
@@ -99,18 +106,20 @@ void run_classify(benchmark::State& state, const std::string& name, const std::s
   for (size_t b = 0; b < in.texts.size(); b += static_cast<size_t>(batch))
     batches.emplace_back(in.texts.begin() + static_cast<std::ptrdiff_t>(b),
                          in.texts.begin() + static_cast<std::ptrdiff_t>(std::min(in.texts.size(), b + static_cast<size_t>(batch))));
+  const report::EnergySource& meter =
+      device == "cuda" ? static_cast<const report::EnergySource&>(*g_gpu_meter) : g_meter;
   std::vector<Result> results;
   double seconds = 0, joules = 0;
   for (auto _ : state) {
     results.clear();
-    const double j0 = g_meter.available() ? g_meter.joules() : 0;
+    const double j0 = meter.available() ? meter.joules() : 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& b : batches) {
-      auto r = g_clf->classify(b, opt);
+      auto r = clf.classify(b, opt);
       results.insert(results.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
     }
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (g_meter.available()) joules += g_meter.joules() - j0;
+    if (meter.available()) joules += meter.joules() - j0;
   }
   const double n = static_cast<double>(in.texts.size()), iters = static_cast<double>(state.iterations());
   double flops = 0, full = 0, layers = 0, correct = 0;
@@ -127,7 +136,7 @@ void run_classify(benchmark::State& state, const std::string& name, const std::s
   if (!in.gold.empty()) state.counters["accuracy"] = correct / n;
   Ran r{name, setting.name, batch, threads, in.gold.empty() ? -1 : correct / n, flops / n * 1e-9, flops / full,
         layers / n, n * iters / seconds, std::nullopt};
-  if (g_meter.available()) r.joules_per_1000 = 1000 * joules / (n * iters);
+  if (meter.available()) r.joules_per_1000 = 1000 * joules / (n * iters);
   g_ran.push_back(r);
 }
 
@@ -147,6 +156,19 @@ nlohmann::json static_points(const Inputs& real) {
 
 void register_classify_benchmarks(const BenchOptions& o) {
   g_clf = std::make_unique<Classifier>(Classifier::load(o.model, {.device = Device::Cpu}));
+  // The CPU classifier is shared: it also tokenizes the fixed-length inputs and traces exits.
+  std::vector<std::string> devices = o.devices;
+  if (devices.empty()) {
+    devices.push_back("cpu");
+    if (kernels::gpu::device_count() > 0) devices.push_back("cuda");
+  }
+  g_device["cpu"] = g_clf.get();
+  if (std::find(devices.begin(), devices.end(), "cuda") != devices.end()) {
+    g_gpu = std::make_unique<Classifier>(Classifier::load(o.model, {.device = Device::Cuda}));
+    g_device["cuda"] = g_gpu.get();
+    g_gpu_meter = std::make_unique<report::GpuEnergyMeter>();
+    benchmark::AddCustomContext("offramp_gpu", g_gpu->info().device_name);
+  }
   const ModelInfo& info = g_clf->info();
   if (info.exits.empty()) throw Error(o.model + ": this model has no exit heads; the classify workloads need them");
   const auto rows = cli::read_input(o.data, cli::InputFormat::Tsv, true);
@@ -188,23 +210,32 @@ void register_classify_benchmarks(const BenchOptions& o) {
     const int n = t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (std::find(threads.begin(), threads.end(), n) == threads.end()) threads.push_back(n);
   }
-  for (const auto& [kind, in] : g_inputs)
-    for (int b : o.batches)
-      for (int t : threads)
-        for (const auto& s : settings) {
-          if (kind != "real" && s.name != "full" && s.name != "chosen" && s.name != "model") continue;
-          const std::string name = "Classify/" + kind + "/b" + std::to_string(b) + "/t" + std::to_string(t) + "/" + s.name + "/cpu";
-          benchmark::RegisterBenchmark(name.c_str(), [name, kind = kind, b, t, s](benchmark::State& st) { run_classify(st, name, kind, b, t, s); })
-              ->Unit(benchmark::kMillisecond)
-              ->UseRealTime();
-        }
+  for (const auto& device : devices)
+    for (const auto& [kind, in] : g_inputs)
+      for (int b : o.batches)
+        for (int t : threads)
+          for (const auto& s : settings) {
+            if (kind != "real" && s.name != "full" && s.name != "chosen" && s.name != "model") continue;
+            if (device == "cuda" && t != threads.front()) continue;
+            const std::string name =
+                "Classify/" + kind + "/b" + std::to_string(b) + "/t" + std::to_string(t) + "/" + s.name + "/" + device;
+            benchmark::RegisterBenchmark(name.c_str(), [name, device, kind = kind, b, t, s](benchmark::State& st) {
+              run_classify(st, name, device, kind, b, t, s);
+            })->Unit(benchmark::kMillisecond)->UseRealTime();
+          }
 }
 
 void write_classify_report(const BenchOptions& o) {
   if (g_ran.empty() || o.report.empty()) return;
   fs::create_directories(o.report);
-  report::Report r{"Offramp cost report: offramp-bench", o.model, o.data, "cpu", {}, g_meter.why()};
-  if (g_meter.available()) r.energy_note = "CPU package energy from Linux RAPL, measured over each workload's timed passes";
+  const std::string device = g_gpu ? "cpu; cuda: " + g_gpu->info().device_name : "cpu";
+  report::Report r{"Offramp cost report: offramp-bench", o.model, o.data, device, {}, g_meter.why()};
+  if (g_meter.available()) r.energy_note = g_meter.what() + ", measured over each workload's timed passes";
+  if (g_gpu_meter) {
+    const std::string gpu_note = g_gpu_meter->available() ? g_gpu_meter->what() + " for the /cuda workloads"
+                                                          : "GPU energy " + g_gpu_meter->why();
+    r.energy_note = r.energy_note.empty() ? gpu_note : r.energy_note + " (/cpu workloads); " + gpu_note;
+  }
   // One row per workload (repetitions keep their last run).
   std::map<std::string, report::CostRow> rows;
   for (const auto& x : g_ran) {

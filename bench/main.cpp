@@ -1,7 +1,8 @@
 // offramp-bench: trade-off benchmarks of an early-exit model (Google Benchmark).
 //
 //   offramp-bench [--model DIR] [--data TSV] [--inputs N] [--batches 1,8,32,128]
-//                 [--threads 1,2,0] [--lengths 64,128,256] [--backbone DIR] [--report DIR]
+//                 [--threads 1,2,0] [--lengths 64,128,256] [--devices cpu,cuda]
+//                 [--backbone DIR] [--report DIR]
 //                 [Google Benchmark flags: --benchmark_filter=... --benchmark_out=... ...]
 //
 // Counters per classify run: inputs_per_s, ms_per_batch, gflop_per_input (analytic),
@@ -44,9 +45,11 @@ const char* kUsage =
     "  --batches LIST    batch sizes (default 1,8,32,128)\n"
     "  --threads LIST    CPU threads, 0 = all cores (default 1,2,0)\n"
     "  --lengths LIST    fixed input lengths in tokens (default 64,128,256)\n"
+    "  --devices LIST    cpu and/or cuda (default: cpu, plus cuda when a GPU is present); on the GPU\n"
+    "                    the workloads run once (t1), FP16\n"
     "  --backbone DIR    also run the encoder forward / sgemm micro-benchmarks on this checkpoint\n"
     "  --report DIR      where the Green-AI cost report goes (default out/bench; '' = none)\n"
-    "Workloads: Classify/<real|lenN>/b<batch>/t<threads>/<full|chosen|...>/cpu; thresholds come from\n"
+    "Workloads: Classify/<real|lenN>/b<batch>/t<threads>/<full|chosen|...>/<cpu|cuda>; thresholds come from\n"
     "DIR/calibration/sweep.json (offramp calibrate). Filter with --benchmark_filter=REGEX, save JSON with\n"
     "--benchmark_out=FILE --benchmark_out_format=json, then plot it with `offramp plot FILE`.\n\n";
 
@@ -75,6 +78,14 @@ int main(int argc, char** argv) {
       else if (is("--batches")) o.batches = parse_list("--batches", value("--batches"), 1);
       else if (is("--threads")) o.threads = parse_list("--threads", value("--threads"), 0);
       else if (is("--lengths")) o.lengths = parse_list("--lengths", value("--lengths"), 2);
+      else if (is("--devices")) {
+        std::istringstream in(value("--devices"));
+        for (std::string d; std::getline(in, d, ',');) {
+          if (d != "cpu" && d != "cuda") throw offramp::Error("--devices: '" + d + "' is not cpu or cuda");
+          o.devices.push_back(d);
+        }
+        if (o.devices.empty()) throw offramp::Error("--devices: empty list");
+      }
       else if (a == "--help" || a == "-h") {
         std::cout << kUsage;
         rest.push_back(argv[i]);

@@ -68,9 +68,10 @@ class Stream {
   std::unique_ptr<Impl> impl_;
 };
 
-// CUDA graphs: the work `enqueue` puts on the stream is captured the first time `key` is seen
-// and replayed from then on, so a group of layers costs one launch instead of tens (what
-// small batches are bound by). The key must name everything baked into the launches: shapes,
+// CUDA graphs: the work `enqueue` puts on the stream runs directly the first time `key` is
+// seen, is captured the second time and replayed from then on, so a repeated group of layers
+// costs one launch instead of tens (what small batches are bound by) while one-off shapes
+// never pay for a capture. The key must name everything baked into the launches: shapes,
 // device and host pointers, scalars. enqueue must not synchronise or allocate.
 void run_graph(Stream& s, const std::string& key, const std::function<void()>& enqueue);
 
@@ -147,8 +148,9 @@ struct ExitOutputs {
   int* unchanged;       // [batch]
 };
 
-// hidden [t, h] of dt, offsets [batch + 1] -> pooled [batch, h] of dt (scratch, caller-owned),
-// dense [batch, h] of dt (scratch), then ExitOutputs.
+// hidden [t, h] of dt, offsets [batch + 1] -> ExitOutputs. Small batches run the whole head in
+// one kernel; larger ones pool into `pooled` [batch, h] of dt and run the dense layer as a
+// GEMM into `dense` [batch, h] of dt (both caller-owned scratch).
 void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
                const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense, const ExitOutputs& out);
 

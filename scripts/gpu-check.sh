@@ -27,7 +27,7 @@
 #   b. configure build/gpu (CUDA on, oneDNN and LibTorch off) and build offramp-cli,
 #      test_cuda_kernels, test_cuda_engine and offramp-gpu-bench, keeping going past errors
 #   c. run test_cuda_kernels and test_cuda_engine (directly, not through ctest, whose fixtures
-#      need the network), OFFRAMP_GPU_MODEL=<model>
+#      need the network), OFFRAMP_GPU_MODEL=<model>; then `offramp evaluate --device cuda`
 #   d. offramp-gpu-bench and the PyTorch peer (bench/peers/torch_gpu_peer.py), then the table
 #      (scripts/gpu_table.py), printed last
 # Model: .cache/gpu-model if it exists (the pruned fp16 fine-tuned MiniLM-L6 that
@@ -155,6 +155,19 @@ main() {
     if (( rc == 124 )); then failures+=("$t (timed out after ${TIMEOUT}s)")
     elif (( rc != 0 )); then failures+=("$t (exit $rc)"); fi
   done
+
+  step "c. the CLI on the GPU: offramp evaluate $model data/fine_foods/test.tsv --device cuda"
+  exe=$(find_bin offramp)
+  if [[ -z "$exe" ]]; then
+    echo "offramp: not built"; failures+=("offramp CLI (not built)")
+  else
+    set +e
+    timeout "$TIMEOUT" "$exe" info "$model" | grep -E '^(model|architecture|GPU) '
+    timeout "$TIMEOUT" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
+    rc=$?
+    set -e
+    (( rc == 0 )) || failures+=("offramp evaluate --device cuda (exit $rc)")
+  fi
 
   step "d. offramp-gpu-bench --model $model --data data/fine_foods/test.tsv --batch 256"
   exe=$(find_bin offramp-gpu-bench)

@@ -15,6 +15,7 @@ Exit status: 0 all runs done; 1 some run failed (the others are still written);
 --device cpu is a debug mode (fp32, perf_counter timing) for smoke-testing with tiny shapes.
 """
 import argparse
+import importlib
 import json
 import statistics
 import sys
@@ -90,25 +91,13 @@ def parse_args(argv):
     return a
 
 
-def import_torch():
+def import_or_exit(module, what):
+    """Imports `module`, or says what this peer needs and exits 2 (cannot run here)."""
     try:
-        import torch
+        return importlib.import_module(module)
     except ImportError as e:
-        print(f"torch_gpu_peer: cannot import torch ({e}); this peer needs PyTorch with CUDA and "
-              "transformers", file=sys.stderr)
+        print(f"torch_gpu_peer: cannot import {module} ({e}); this peer needs {what}", file=sys.stderr)
         sys.exit(2)
-    return torch
-
-
-def import_transformers():
-    try:
-        import transformers
-        from transformers import BertConfig, BertModel
-    except ImportError as e:
-        print(f"torch_gpu_peer: cannot import transformers' BertModel ({e}); this peer needs "
-              "transformers", file=sys.stderr)
-        sys.exit(2)
-    return transformers, BertConfig, BertModel
 
 
 def build_model(torch, BertConfig, BertModel, name, impl, device, dtype, seed):
@@ -159,7 +148,7 @@ def time_forward(torch, model, ids, mask, device, warmup, iters):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    torch = import_torch()
+    torch = import_or_exit("torch", "PyTorch with CUDA and transformers")
     if a.device == "cuda":
         if not torch.cuda.is_available():
             print("torch_gpu_peer: no CUDA device visible to PyTorch "
@@ -170,7 +159,8 @@ def main(argv=None):
     else:
         import platform
         device_name, dtype, dtype_tag = f"cpu ({platform.processor() or platform.machine()})", torch.float32, "fp32"
-    transformers, BertConfig, BertModel = import_transformers()
+    transformers = import_or_exit("transformers", "transformers (BertModel)")
+    BertConfig, BertModel = transformers.BertConfig, transformers.BertModel
 
     result = {"device": device_name, "torch": torch.__version__, "transformers": transformers.__version__,
               "iters": a.iters, "warmup": a.warmup, "runs": []}

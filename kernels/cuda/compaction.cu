@@ -1,6 +1,10 @@
 // Stream compaction of a packed batch on the device: the sequences that stay move to the
-// front, in order, by two exclusive prefix sums (CUB) over the kept lengths and the kept
-// flags, then a gather of their token rows into the other half of a ping-pong buffer.
+// front, in order, by exclusive prefix sums (CUB) over the kept lengths and the kept flags,
+// then a gather of their token rows into the other half of a ping-pong buffer.
+// Batches of up to 4096 sequences plan in one block (cub::BlockScan over both sums packed in
+// one 64-bit value: one launch, since an exit's fixed cost is launches); larger ones use
+// cub::DeviceScan and three small kernels.
+#include <cub/block/block_scan.cuh>
 #include <cub/device/device_scan.cuh>
 
 #include "kernels/cuda/common.cuh"
@@ -55,6 +59,41 @@ __global__ void gather_rows(const V* x_in, V* x_out, int row_vecs, const int* of
     x_out[dst * row_vecs + v] = x_in[static_cast<size_t>(row) * row_vecs + v];
 }
 
+constexpr int kPlanThreads = 1024, kPlanItems = 4, kFlagBits = 20;  // 4096 sequences < 2^20
+
+// One block: starts [batch + 1] (new first row of each kept sequence), offsets_out, and the
+// compacted state, in place.
+__global__ void __launch_bounds__(kPlanThreads) compaction_plan(const int* offsets, const unsigned char* keep, int batch,
+                                                                int* starts, int* offsets_out, int* state, int n_state,
+                                                                int* state_tmp) {
+  using Scan = cub::BlockScan<long long, kPlanThreads>;
+  __shared__ typename Scan::TempStorage temp;
+  long long v[kPlanItems];  // (kept length << 20) | kept flag
+#pragma unroll
+  for (int j = 0; j < kPlanItems; ++j) {
+    const int s = threadIdx.x * kPlanItems + j;
+    const bool k = s < batch && keep[s];
+    v[j] = k ? (static_cast<long long>(offsets[s + 1] - offsets[s]) << kFlagBits) | 1 : 0;
+  }
+  long long total = 0;
+  Scan(temp).ExclusiveSum(v, v, total);
+  const long long mask = (1LL << kFlagBits) - 1;
+#pragma unroll
+  for (int j = 0; j < kPlanItems; ++j) {
+    const int s = threadIdx.x * kPlanItems + j;
+    if (s >= batch) continue;
+    const int start = static_cast<int>(v[j] >> kFlagBits), slot = static_cast<int>(v[j] & mask);
+    starts[s] = start;
+    if (!keep[s]) continue;
+    offsets_out[slot] = start;
+    for (int i = 0; i < n_state; ++i) state_tmp[i * batch + slot] = state[i * batch + s];
+  }
+  const int kept = static_cast<int>(total & mask);
+  if (threadIdx.x == 0) offsets_out[kept] = static_cast<int>(total >> kFlagBits);
+  __syncthreads();  // every state read above is done before the state is overwritten
+  for (int i = threadIdx.x; i < n_state * kept; i += blockDim.x) state[i] = state_tmp[(i / kept) * batch + i % kept];
+}
+
 size_t scan_bytes(int max_batch) {
   size_t bytes = 0;
   cub::DeviceScan::ExclusiveSum(nullptr, bytes, static_cast<int*>(nullptr), static_cast<int*>(nullptr), max_batch + 1);
@@ -88,17 +127,22 @@ void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h
   size_t cub_bytes = scratch_bytes - 4 * ints;
   cudaStream_t st = raw(s);
 
-  kept_lengths<<<blocks_for(batch + 1, 256), 256, 0, st>>>(offsets_in, keep, batch, lens, flags);
-  OFFRAMP_LAUNCHED("compact kept_lengths");
-  OFFRAMP_CUDA(cub::DeviceScan::ExclusiveSum(cub_tmp, cub_bytes, lens, starts, batch + 1, st));
-  OFFRAMP_CUDA(cub::DeviceScan::ExclusiveSum(cub_tmp, cub_bytes, flags, slots, batch + 1, st));
-  scatter_offsets<<<blocks_for(batch + 1, 256), 256, 0, st>>>(keep, batch, starts, slots, offsets_out, state, n_state,
-                                                              state_tmp);
-  OFFRAMP_LAUNCHED("compact scatter_offsets");
-  if (n_state > 0) {
-    copy_state_back<<<blocks_for(static_cast<size_t>(n_state) * batch, 256), 256, 0, st>>>(state, n_state, state_tmp,
-                                                                                           batch, slots);
-    OFFRAMP_LAUNCHED("compact copy_state_back");
+  if (batch <= kPlanThreads * kPlanItems) {
+    compaction_plan<<<1, kPlanThreads, 0, st>>>(offsets_in, keep, batch, starts, offsets_out, state, n_state, state_tmp);
+    OFFRAMP_LAUNCHED("compact compaction_plan");
+  } else {
+    kept_lengths<<<blocks_for(batch + 1, 256), 256, 0, st>>>(offsets_in, keep, batch, lens, flags);
+    OFFRAMP_LAUNCHED("compact kept_lengths");
+    OFFRAMP_CUDA(cub::DeviceScan::ExclusiveSum(cub_tmp, cub_bytes, lens, starts, batch + 1, st));
+    OFFRAMP_CUDA(cub::DeviceScan::ExclusiveSum(cub_tmp, cub_bytes, flags, slots, batch + 1, st));
+    scatter_offsets<<<blocks_for(batch + 1, 256), 256, 0, st>>>(keep, batch, starts, slots, offsets_out, state,
+                                                                n_state, state_tmp);
+    OFFRAMP_LAUNCHED("compact scatter_offsets");
+    if (n_state > 0) {
+      copy_state_back<<<blocks_for(static_cast<size_t>(n_state) * batch, 256), 256, 0, st>>>(state, n_state,
+                                                                                             state_tmp, batch, slots);
+      OFFRAMP_LAUNCHED("compact copy_state_back");
+    }
   }
   if (tokens == 0) return;
   const size_t row_bytes = static_cast<size_t>(h) * dtype_size(dt);

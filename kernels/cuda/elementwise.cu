@@ -1,6 +1,7 @@
 // Row-wise and elementwise ops: embeddings + LayerNorm, residual add + LayerNorm, bias +
-// activation. One block per row for the LayerNorms (the row is staged in shared memory as
-// FP32, then two-pass mean/variance like the CPU kernel), grid-stride loops elsewhere.
+// activation. LayerNorm is two-pass mean/variance in FP32 like the CPU kernel: one warp per
+// row with the row in registers for hidden sizes 128..1024 (multiples of 128), otherwise one
+// block per row with the row staged in shared memory. Grid-stride loops elsewhere.
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
@@ -51,6 +52,64 @@ __global__ void add_ln_kernel(T* x, const T* residual, const T* gamma, const T* 
     row[c] = to_f(xr[c]) + (residual ? to_f(residual[r * h + c]) : 0.0f);
   __syncthreads();
   layer_norm_row(row, h, gamma, beta, eps, xr, red);
+}
+
+// Four values of T as one aligned vector (8 bytes for FP16/BF16, 16 for FP32).
+template <typename T>
+struct alignas(4 * sizeof(T)) Vec4 {
+  T v[4];
+};
+
+// Residual add + LayerNorm with one warp per row for h = 128 * N (N = 1..8): each lane keeps
+// 4N values in registers, loaded as Vec4 (coalesced across the warp), so the row is read
+// and written once and no block-wide barrier is needed. 8 rows per 256-thread block.
+template <typename T, int N>
+__global__ void add_ln_warp_kernel(T* x, const T* residual, const T* gamma, const T* beta, float eps, int rows) {
+  constexpr int h = 128 * N;
+  const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (row >= rows) return;
+  const int lane = threadIdx.x & 31;
+  T* xr = x + static_cast<size_t>(row) * h;
+  const T* rr = residual ? residual + static_cast<size_t>(row) * h : nullptr;
+  float v[N][4];
+  float sum = 0.0f;
+#pragma unroll
+  for (int n = 0; n < N; ++n) {
+    const int col = (n * 32 + lane) * 4;
+    const Vec4<T> a = *reinterpret_cast<const Vec4<T>*>(xr + col);
+    Vec4<T> b{};
+    if (rr) b = *reinterpret_cast<const Vec4<T>*>(rr + col);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      v[n][j] = to_f(a.v[j]) + (rr ? to_f(b.v[j]) : 0.0f);
+      sum += v[n][j];
+    }
+  }
+  const float mean = warp_sum(sum) / static_cast<float>(h);
+  float q = 0.0f;
+#pragma unroll
+  for (int n = 0; n < N; ++n)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) q += (v[n][j] - mean) * (v[n][j] - mean);
+  const float rstd = 1.0f / sqrtf(warp_sum(q) / static_cast<float>(h) + eps);
+#pragma unroll
+  for (int n = 0; n < N; ++n) {
+    const int col = (n * 32 + lane) * 4;
+    const Vec4<T> g = *reinterpret_cast<const Vec4<T>*>(gamma + col);
+    const Vec4<T> b = *reinterpret_cast<const Vec4<T>*>(beta + col);
+    Vec4<T> o;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) o.v[j] = from_f<T>((v[n][j] - mean) * rstd * to_f(g.v[j]) + to_f(b.v[j]));
+    *reinterpret_cast<Vec4<T>*>(xr + col) = o;
+  }
+}
+
+template <typename T, int N>
+void launch_add_ln_warp(cudaStream_t st, void* x, const void* residual, const void* gamma, const void* beta,
+                        float eps, int rows) {
+  add_ln_warp_kernel<T, N><<<(rows + 7) / 8, 256, 0, st>>>(static_cast<T*>(x), static_cast<const T*>(residual),
+                                                           static_cast<const T*>(gamma),
+                                                           static_cast<const T*>(beta), eps, rows);
 }
 
 __device__ __forceinline__ float activate(float v, int act) {
@@ -120,6 +179,24 @@ void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const vo
                     int h, float eps) {
   check(rows >= 0 && h > 0, "gpu::add_layer_norm", "bad shape rows=" + std::to_string(rows) + " h=" + std::to_string(h));
   if (rows == 0) return;
+  if (h % 128 == 0 && h <= 1024) {  // the common sizes (128 ... 1024): warp per row
+    dispatch(dt, [&](auto z) {
+      using T = decltype(z);
+      cudaStream_t st = raw(s);
+      switch (h / 128) {
+        case 1: return launch_add_ln_warp<T, 1>(st, x, residual, gamma, beta, eps, rows);
+        case 2: return launch_add_ln_warp<T, 2>(st, x, residual, gamma, beta, eps, rows);
+        case 3: return launch_add_ln_warp<T, 3>(st, x, residual, gamma, beta, eps, rows);
+        case 4: return launch_add_ln_warp<T, 4>(st, x, residual, gamma, beta, eps, rows);
+        case 5: return launch_add_ln_warp<T, 5>(st, x, residual, gamma, beta, eps, rows);
+        case 6: return launch_add_ln_warp<T, 6>(st, x, residual, gamma, beta, eps, rows);
+        case 7: return launch_add_ln_warp<T, 7>(st, x, residual, gamma, beta, eps, rows);
+        default: return launch_add_ln_warp<T, 8>(st, x, residual, gamma, beta, eps, rows);
+      }
+    });
+    OFFRAMP_LAUNCHED("add_layer_norm");
+    return;
+  }
   const size_t shm = (static_cast<size_t>(h) + 32) * sizeof(float);
   check(shm <= 48 * 1024, "gpu::add_layer_norm", "hidden size " + std::to_string(h) + " above 12000");
   dispatch(dt, [&](auto z) {

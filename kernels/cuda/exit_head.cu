@@ -1,6 +1,12 @@
-// Exit heads on the GPU: pooling, then (after the dense GEMM through linear()) one fused
-// kernel per sequence for tanh, the classifier, the temperature softmax, the policy's
-// confidence and the exit decision, so nothing but the results ever returns to the host.
+// Exit heads on the GPU. Two paths, chosen by the work of the dense layer:
+//  - small batches (batch * h * h <= 64 * 768 * 768): one kernel per head does everything, a
+//    block per sequence: pooling, dense + tanh (the [h, h] weights stream through L2 once per
+//    sequence), the classifier, the temperature softmax, the policy's confidence and the exit
+//    decision. One launch instead of three plus a cuBLASLt call: small batches are bound by
+//    launches, not FLOPs.
+//  - larger batches: pooling kernel, the dense layer through cuBLASLt (a real GEMM now), then
+//    one kernel for tanh, classifier, softmax, confidence and decision.
+// Either way only the results return to the host.
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
@@ -9,11 +15,13 @@ namespace offramp::kernels::gpu {
 
 namespace {
 
-// grid: batch; pooled [batch, h]: the [CLS] row or the mean over the sequence's tokens
-// (summed in token order in FP32, as the CPU kernel does).
+constexpr double kFusedMaxWork = 64.0 * 768 * 768;
+
+// Pooled row of sequence s into p [h] (FP32): the [CLS] row or the mean over its tokens,
+// summed in token order in FP32 as the CPU kernel does.
 template <typename T>
-__global__ void pool_kernel(const T* hidden, const int* offsets, int h, bool mean, T* pooled) {
-  const int s = blockIdx.x, begin = offsets[s], n = offsets[s + 1] - begin;
+__device__ void pool_row(const T* hidden, const int* offsets, int s, int h, bool mean, float* p) {
+  const int begin = offsets[s], n = offsets[s + 1] - begin;
   for (int c = threadIdx.x; c < h; c += blockDim.x) {
     float v;
     if (!mean) {
@@ -23,22 +31,16 @@ __global__ void pool_kernel(const T* hidden, const int* offsets, int h, bool mea
       for (int i = 0; i < n; ++i) v += to_f(hidden[static_cast<size_t>(begin + i) * h + c]);
       v /= static_cast<float>(n);
     }
-    pooled[static_cast<size_t>(s) * h + c] = from_f<T>(v);
+    p[c] = v;
   }
 }
 
-// grid: batch; dense [batch, h] (dense layer output before tanh). Shared: tanh(dense[s]) [h]
-// FP32, the logits [labels] and 32 floats for reductions.
-template <typename T>
-__global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, const float* cls_b, int labels,
-                                   float temperature, ExitRule rule, ExitOutputs out) {
-  extern __shared__ float sm[];
-  float* act = sm;
-  float* z = sm + h;
-  float* red = z + labels;
-  const int s = blockIdx.x;
-  for (int c = threadIdx.x; c < h; c += blockDim.x) act[c] = tanhf(to_f(dense[static_cast<size_t>(s) * h + c]));
-  __syncthreads();
+// act [h] = tanh(dense) already in shared memory: classifier, softmax(z / T), confidence and
+// the exit decision for sequence s (kernels::temperature_softmax and engine::decide_exit are
+// the host originals). z: [labels] shared, red: [32] shared. Called by the whole block.
+__device__ void finish_head(const float* act, int h, const float* cls_w, const float* cls_b, int labels,
+                            float temperature, const ExitRule& rule, const ExitOutputs& out, int s, float* z,
+                            float* red) {
   for (int k = 0; k < labels; ++k) {
     float v = 0.0f;
     for (int c = threadIdx.x; c < h; c += blockDim.x) v += act[c] * cls_w[static_cast<size_t>(k) * h + c];
@@ -47,7 +49,6 @@ __global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, co
   }
   __syncthreads();
   if (threadIdx.x != 0) return;
-  // softmax(z / T) in the order of kernels::temperature_softmax, then engine::decide_exit.
   float* lg = out.logits + static_cast<size_t>(s) * labels;
   float* p = out.probs + static_cast<size_t>(s) * labels;
   float mx = z[0] / temperature, sum = 0.0f;
@@ -79,6 +80,56 @@ __global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, co
   out.keep[s] = (leave || rule.final_head) ? 0 : 1;
 }
 
+// The whole head in one kernel. grid: batch; block: 256. Shared: pooled [h], act [h],
+// z [labels], red [32] (FP32). Warp w computes dense outputs j = w, w + 8, ...; its lanes
+// stride over row j of dense_w (coalesced).
+template <typename T>
+__global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bool mean, const T* dense_w,
+                                  const T* dense_b, const float* cls_w, const float* cls_b, int labels,
+                                  float temperature, ExitRule rule, ExitOutputs out) {
+  extern __shared__ float sm[];
+  float* pooled = sm;
+  float* act = pooled + h;
+  float* z = act + h;
+  float* red = z + labels;
+  const int s = blockIdx.x;
+  pool_row(hidden, offsets, s, h, mean, pooled);
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  for (int j = warp; j < h; j += warps) {
+    const T* w = dense_w + static_cast<size_t>(j) * h;
+    float v = 0.0f;
+    for (int c = lane; c < h; c += 32) v += pooled[c] * to_f(w[c]);
+    v = warp_sum(v);
+    if (lane == 0) act[j] = tanhf(v + to_f(dense_b[j]));
+  }
+  __syncthreads();
+  finish_head(act, h, cls_w, cls_b, labels, temperature, rule, out, s, z, red);
+}
+
+// grid: batch; pooled [batch, h] of T.
+template <typename T>
+__global__ void pool_kernel(const T* hidden, const int* offsets, int h, bool mean, T* pooled) {
+  extern __shared__ float p[];
+  pool_row(hidden, offsets, blockIdx.x, h, mean, p);
+  for (int c = threadIdx.x; c < h; c += blockDim.x) pooled[static_cast<size_t>(blockIdx.x) * h + c] = from_f<T>(p[c]);
+}
+
+// grid: batch; dense [batch, h] (the dense GEMM's output, bias included). Shared: act [h],
+// z [labels], red [32].
+template <typename T>
+__global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, const float* cls_b, int labels,
+                                   float temperature, ExitRule rule, ExitOutputs out) {
+  extern __shared__ float sm[];
+  float* act = sm;
+  float* z = sm + h;
+  float* red = z + labels;
+  const int s = blockIdx.x;
+  for (int c = threadIdx.x; c < h; c += blockDim.x) act[c] = tanhf(to_f(dense[static_cast<size_t>(s) * h + c]));
+  __syncthreads();
+  finish_head(act, h, cls_w, cls_b, labels, temperature, rule, out, s, z, red);
+}
+
 }  // namespace
 
 void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
@@ -86,14 +137,25 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
   check(batch >= 0 && h > 0 && head.labels > 0, "gpu::exit_head", "bad shape");
   check(head.temperature > 0.0f, "gpu::exit_head", "temperature must be > 0");
   if (batch == 0) return;
-  const size_t shm = (static_cast<size_t>(h) + head.labels + 32) * sizeof(float);
+  const bool mean = head.pooling == Pooling::Mean;
+  const bool fused = static_cast<double>(batch) * h * h <= kFusedMaxWork;
+  const size_t shm = (2 * static_cast<size_t>(h) + head.labels + 32) * sizeof(float);
   check(shm <= 48 * 1024, "gpu::exit_head", "hidden size plus labels too large for one block");
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
-    pool_kernel<T><<<batch, 256, 0, raw(s)>>>(static_cast<const T*>(hidden), offsets, h,
-                                              head.pooling == Pooling::Mean, static_cast<T*>(pooled));
+    if (fused) {
+      head_fused_kernel<T><<<batch, 256, shm, raw(s)>>>(static_cast<const T*>(hidden), offsets, h, mean,
+                                                        static_cast<const T*>(head.dense_w),
+                                                        static_cast<const T*>(head.dense_b), head.cls_w, head.cls_b,
+                                                        head.labels, head.temperature, rule, out);
+    } else {
+      pool_kernel<T><<<batch, 256, h * sizeof(float), raw(s)>>>(static_cast<const T*>(hidden), offsets, h, mean,
+                                                                static_cast<T*>(pooled));
+    }
   });
-  OFFRAMP_LAUNCHED("exit_head pool");
+  OFFRAMP_LAUNCHED("exit_head");
+  if (fused) return;
+  check(pooled && dense, "gpu::exit_head", "a batch this large needs the pooled and dense scratch buffers");
   linear(s, dt, pooled, head.dense_w, head.dense_b, dense, batch, h, h, Epilogue::Bias);
   dispatch(dt, [&](auto z) {
     using T = decltype(z);

@@ -76,7 +76,8 @@ Buffer::~Buffer() {
 }
 
 Stream::Impl::~Impl() {
-  for (auto& [key, exec] : graphs) cudaGraphExecDestroy(exec);
+  for (auto& [key, exec] : graphs)
+    if (exec) cudaGraphExecDestroy(exec);
   for (auto& [key, plan] : plans) {
     cublasLtMatrixLayoutDestroy(plan.a), cublasLtMatrixLayoutDestroy(plan.b), cublasLtMatrixLayoutDestroy(plan.c);
     cublasLtMatmulDescDestroy(plan.op);
@@ -100,11 +101,19 @@ void run_graph(Stream& s, const std::string& key, const std::function<void()>& e
   auto& im = s.impl();
   auto it = im.graphs.find(key);
   if (it == im.graphs.end()) {
-    if (im.graphs.size() >= 512) {  // shapes vary per request; keep the cache bounded
-      for (auto& [k, exec] : im.graphs) cudaGraphExecDestroy(exec);
+    // First sighting: run directly and remember the key. Capturing and instantiating costs
+    // more than launching once, so only a shape seen again becomes a graph.
+    if (im.graphs.size() >= 1024) {  // shapes vary per request; keep the cache bounded
+      for (auto& [k, exec] : im.graphs)
+        if (exec) cudaGraphExecDestroy(exec);
       im.graphs.clear();
     }
-    // Relaxed: cuBLASLt's heuristic and cudaFuncSetAttribute may run during the first capture.
+    im.graphs.emplace(key, nullptr);
+    enqueue();
+    return;
+  }
+  if (it->second == nullptr) {
+    // Relaxed: cuBLASLt's heuristic and cudaFuncSetAttribute may run during a capture.
     OFFRAMP_CUDA(cudaStreamBeginCapture(im.stream, cudaStreamCaptureModeRelaxed));
     cudaGraph_t graph = nullptr;
     try {
@@ -120,7 +129,7 @@ void run_graph(Stream& s, const std::string& key, const std::function<void()>& e
     const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
     cudaGraphDestroy(graph);
     OFFRAMP_CUDA(e);
-    it = im.graphs.emplace(key, exec).first;
+    it->second = exec;
   }
   OFFRAMP_CUDA(cudaGraphLaunch(it->second, im.stream));
 }

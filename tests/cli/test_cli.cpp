@@ -43,6 +43,32 @@ TEST(Cli, UnknownFlagsAndMissingArgumentsFail) {
   EXPECT_NE(r.rc, 0);
 }
 
+// --device / --precision in the flags' own terms. Without a GPU, asking for one fails before
+// anything is printed; with one, the same commands run (and `info` names it).
+TEST(Cli, DeviceAndPrecisionFlags) {
+  const auto info = run("info " + model("tiny"));
+  ASSERT_EQ(info.rc, 0) << info.err;
+  const bool gpu = info.out.find("GPU           cuda: ") != std::string::npos;
+  EXPECT_TRUE(gpu || info.out.find("GPU           none: ") != std::string::npos) << info.out;
+  auto r = run("classify " + model("tiny") + " --device cuda", "good\n");
+  if (gpu) {
+    EXPECT_EQ(r.rc, 0) << r.err;
+  } else {
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find("--device cuda"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--device cpu"), std::string::npos) << r.err;
+  }
+  r = run("classify " + model("tiny") + " --device cpu --precision fp16", "good\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("--precision fp16 runs on the GPU only"), std::string::npos) << r.err;
+  r = run("classify " + model("tiny") + " --device tpu", "good\n");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("tpu"), std::string::npos) << r.err;
+  r = run("classify " + model("tiny") + " --device cpu --precision fp32", "good\n");
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
 TEST(Cli, InfoDescribesTheModel) {
   auto r = run("info " + model("minilm-heads"));
   ASSERT_EQ(r.rc, 0) << r.err;

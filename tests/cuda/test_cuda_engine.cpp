@@ -175,6 +175,29 @@ TEST(CudaEngine, BatchInvarianceAndChunkingOnTheGpu) {
   }
 }
 
+// Small batches run their segments directly the first time a shape is seen, capture a CUDA
+// graph the second time and replay it after: all three must give the same results.
+TEST(CudaEngine, GraphCaptureAndReplayGiveTheDirectResults) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto clf = Classifier::load(model_dir(), {.device = Device::Cuda});
+  const auto in = texts(8);  // a few hundred tokens: under the graph limit (2048)
+  for (double threshold : {0.6, 2.0}) {
+    ClassifyOptions o;
+    o.threshold = threshold;
+    const auto direct = clf.classify(in, o), captured = clf.classify(in, o), replayed = clf.classify(in, o);
+    const auto single = clf.classify(in[0], o), single2 = clf.classify(in[0], o), single3 = clf.classify(in[0], o);
+    for (size_t i = 0; i < in.size(); ++i)
+      for (const auto* r : {&captured[i], &replayed[i]}) {
+        EXPECT_EQ(r->exit_layer, direct[i].exit_layer) << "input " << i << " threshold " << threshold;
+        EXPECT_EQ(r->logits, direct[i].logits) << "input " << i << " threshold " << threshold;
+      }
+    for (const auto* r : {&single2, &single3}) {
+      EXPECT_EQ(r->exit_layer, single.exit_layer);
+      EXPECT_EQ(r->logits, single.logits);
+    }
+  }
+}
+
 TEST(CudaEngine, ConcurrentCallersGetTheResultsOfOne) {
   OFFRAMP_REQUIRE_GPU();
   const auto clf = Classifier::load(model_dir(), {.device = Device::Cuda});

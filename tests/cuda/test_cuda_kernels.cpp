@@ -94,11 +94,12 @@ TEST(CudaEmbedding, GatherPlusLayerNormMatchesCpu) {
       }
 }
 
+// h = 384 and 768 take the warp-per-row kernel, h = 200 the block-per-row one.
 TEST(CudaLayerNorm, ResidualAddPlusLayerNormMatchesCpu) {
   OFFRAMP_REQUIRE_GPU();
   gpu::Stream s;
   for (DType dt : all_dtypes())
-    for (int h : {384, 768})
+    for (int h : {384, 768, 200})
       for (int rows : {1, 2, 65, 511})
         for (bool residual : {false, true}) {
           const auto x = rounded(s, dt, random_vector(size_t(rows) * h, 21, -3.0f, 3.0f));
@@ -270,9 +271,14 @@ TEST(CudaExitHead, FinalHeadAndRecordModeSetKeepFlags) {
 TEST(CudaCompaction, PrefixSumCompactionMatchesCpu) {
   OFFRAMP_REQUIRE_GPU();
   gpu::Stream s;
+  // Up to 4096 sequences plan in one block; 5000 short ones take the DeviceScan path.
+  auto grids = length_grid();
+  std::mt19937 len_rng(11);
+  grids.emplace_back(5000);
+  for (auto& l : grids.back()) l = 1 + static_cast<int>(len_rng() % 6);
   for (DType dt : all_dtypes())
     for (int h : {384, 768, 33})
-      for (const auto& lengths : length_grid()) {
+      for (const auto& lengths : grids) {
         const int batch = static_cast<int>(lengths.size());
         auto offsets = offsets_of(lengths);
         const int t = offsets.back();

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "tools/offramp/plot.h"
 #include "tools/offramp/traced.h"
 #include "tools/report/atomic_file.h"
+#include "tools/report/gpu_energy.h"
 #include "tools/report/green_report.h"
 
 namespace offramp::cli {
@@ -50,7 +52,7 @@ void check_writable(const fs::path& dir) {
 // Mean wall-clock ms per input for classify() over `texts` in batches of `batch`, and the
 // energy per input when the meter can read it.
 double time_per_input(const Classifier& clf, const std::vector<std::string>& texts, size_t batch, const ClassifyOptions& opt,
-                      const report::EnergyMeter& meter, std::optional<double>* joules_per_input = nullptr) {
+                      const report::EnergySource& meter, std::optional<double>* joules_per_input = nullptr) {
   std::vector<std::string> chunk;
   const double j0 = meter.available() ? meter.joules() : 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -182,9 +184,12 @@ Run add_calibrate(CLI::App& app) {
         if (std::abs(curve[i].relative_flops - target) < std::abs(curve[best].relative_flops - target)) best = i;
       if (std::find(timed.begin(), timed.end(), best) == timed.end()) timed.push_back(best);
     }
-    const report::EnergyMeter meter;
+    const std::unique_ptr<report::EnergySource> meter_ptr =
+        clf.info().device == "cuda" ? std::unique_ptr<report::EnergySource>(std::make_unique<report::GpuEnergyMeter>())
+                                    : std::make_unique<report::EnergyMeter>();
+    const report::EnergySource& meter = *meter_ptr;
     report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, clf.info().device_name, {}, meter.why()};
-    if (meter.available()) green.energy_note = "CPU package energy from Linux RAPL, measured over the timing runs";
+    if (meter.available()) green.energy_note = meter.what() + ", measured over the timing runs";
     const int threads = a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency());
     if (a->timing_inputs > 0) {
       std::vector<std::string> texts;

@@ -3,6 +3,7 @@
 
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
+#include "tools/offramp/device_flags.h"
 
 namespace offramp::cli {
 
@@ -27,7 +28,8 @@ Run add_info(CLI::App& app) {
                           {"hidden", i.hidden}, {"heads", i.heads}, {"ffn", i.ffn}, {"vocab_size", i.vocab_size},
                           {"max_position", i.max_position}, {"activation", i.activation}, {"tokenizer", i.tokenizer},
                           {"max_length", i.max_length}, {"parameters", i.parameters}, {"exits", exits},
-                          {"labels", i.labels}, {"flops_per_token_per_layer", i.flops_per_token_per_layer}};
+                          {"labels", i.labels}, {"flops_per_token_per_layer", i.flops_per_token_per_layer},
+                          {"gpu", gpu_availability()}};
       if (!i.exits.empty()) j["policy"] = {{"name", i.policy}, {"threshold", i.threshold}, {"patience", i.patience}};
       std::cout << j.dump(2) << "\n";
       return 0;
@@ -39,7 +41,8 @@ Run add_info(CLI::App& app) {
               << " (model limit " << i.max_position << ")\n"
               << "parameters    " << i.parameters << " (" << i.parameters / 1e6 << " M)\n"
               << "FLOPs         " << i.flops_per_token_per_layer / 1e6
-              << " MFLOP per token per layer (projections + FFN; attention adds 4*n*h per token at length n)\n";
+              << " MFLOP per token per layer (projections + FFN; attention adds 4*n*h per token at length n)\n"
+              << "GPU           " << gpu_availability() << "\n";
     if (i.exits.empty()) {
       std::cout << "exit heads    none: a plain checkpoint. Add heads with offramp-train before classifying.\n";
       return 0;

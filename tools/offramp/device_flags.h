@@ -14,6 +14,10 @@ struct DeviceFlags {
 };
 
 void add_device_flags(CLI::App& app, DeviceFlags& flags);
+// Throws Error in the flags' own terms when they cannot work here (--device cuda without a
+// GPU, --precision fp16/bf16 on the CPU).
 LoadOptions load_options(const DeviceFlags& flags, int threads);
+// "cuda: NVIDIA H200 (sm_90, ...)", or why the GPU is not used.
+std::string gpu_availability();
 
 }  // namespace offramp::cli

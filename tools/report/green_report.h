@@ -9,14 +9,25 @@
 
 namespace offramp::report {
 
+// A cumulative energy counter: RAPL for runs on the CPU, NVML for runs on the GPU.
+class EnergySource {
+ public:
+  virtual ~EnergySource() = default;
+  virtual bool available() const = 0;
+  virtual const std::string& why() const = 0;  // why not, when not available
+  virtual double joules() const = 0;           // cumulative
+  virtual std::string what() const = 0;        // what is measured, for the report's note
+};
+
 // CPU package energy from Linux RAPL (/sys/class/powercap/intel-rapl:*/energy_uj), when the
 // counters exist and are readable; otherwise `available()` is false and `why()` says why.
-class EnergyMeter {
+class EnergyMeter : public EnergySource {
  public:
   EnergyMeter();
-  bool available() const { return !zones_.empty(); }
-  const std::string& why() const { return why_; }
-  double joules() const;  // cumulative, summed over package zones (wrap-around handled by callers' short spans)
+  bool available() const override { return !zones_.empty(); }
+  const std::string& why() const override { return why_; }
+  double joules() const override;  // summed over package zones (wrap-around handled by callers' short spans)
+  std::string what() const override { return "CPU package energy from Linux RAPL"; }
 
  private:
   std::vector<std::string> zones_;
