@@ -53,12 +53,12 @@ struct Ran {  // what the report needs from one workload
   std::optional<double> joules_per_1000;
 };
 
-std::unique_ptr<Classifier> g_clf;                         // the CPU's (also tokenizes, traces)
-std::unique_ptr<Classifier> g_gpu;                         // the GPU's, when "cuda" is benchmarked
-std::map<std::string, const Classifier*> g_device;         // "cpu" / "cuda" -> classifier
+std::unique_ptr<Classifier> g_clf;                  // the CPU's (also tokenizes, traces)
+std::unique_ptr<Classifier> g_gpu;                  // the GPU's, when "cuda" is benchmarked
+std::map<std::string, const Classifier*> g_device;  // "cpu" / "cuda" -> classifier
 std::map<std::string, Inputs> g_inputs;
 std::vector<Ran> g_ran;
-report::EnergyMeter g_meter;  // the CPU's (RAPL)
+report::EnergyMeter g_meter;                          // the CPU's (RAPL)
 std::unique_ptr<report::GpuEnergyMeter> g_gpu_meter;  // the GPU's (NVML), with "cuda" runs
 
 // The calibration output's chosen point and other timed points, else the model's setting.
@@ -215,13 +215,18 @@ void register_classify_benchmarks(const BenchOptions& o) {
       for (int b : o.batches)
         for (int t : threads)
           for (const auto& s : settings) {
-            if (kind != "real" && s.name != "full" && s.name != "chosen" && s.name != "model") continue;
+            if (kind != "real" && s.name != "full" && s.name != "chosen" && s.name != "model")
+              continue;
             if (device == "cuda" && t != threads.front()) continue;
-            const std::string name =
-                "Classify/" + kind + "/b" + std::to_string(b) + "/t" + std::to_string(t) + "/" + s.name + "/" + device;
-            benchmark::RegisterBenchmark(name.c_str(), [name, device, kind = kind, b, t, s](benchmark::State& st) {
-              run_classify(st, name, device, kind, b, t, s);
-            })->Unit(benchmark::kMillisecond)->UseRealTime();
+            const std::string name = "Classify/" + kind + "/b" + std::to_string(b) + "/t" +
+                                     std::to_string(t) + "/" + s.name + "/" + device;
+            benchmark::RegisterBenchmark(
+                name.c_str(),
+                [name, device, kind = kind, b, t, s](benchmark::State& st) {
+                  run_classify(st, name, device, kind, b, t, s);
+                })
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
           }
 }
 
@@ -229,12 +234,16 @@ void write_classify_report(const BenchOptions& o) {
   if (g_ran.empty() || o.report.empty()) return;
   fs::create_directories(o.report);
   const std::string device = g_gpu ? "cpu; cuda: " + g_gpu->info().device_name : "cpu";
-  report::Report r{"Offramp cost report: offramp-bench", o.model, o.data, device, {}, g_meter.why()};
-  if (g_meter.available()) r.energy_note = g_meter.what() + ", measured over each workload's timed passes";
+  report::Report r{
+      "Offramp cost report: offramp-bench", o.model, o.data, device, {}, g_meter.why()};
+  if (g_meter.available())
+    r.energy_note = g_meter.what() + ", measured over each workload's timed passes";
   if (g_gpu_meter) {
-    const std::string gpu_note = g_gpu_meter->available() ? g_gpu_meter->what() + " for the /cuda workloads"
-                                                          : "GPU energy " + g_gpu_meter->why();
-    r.energy_note = r.energy_note.empty() ? gpu_note : r.energy_note + " (/cpu workloads); " + gpu_note;
+    const std::string gpu_note = g_gpu_meter->available()
+                                     ? g_gpu_meter->what() + " for the /cuda workloads"
+                                     : "GPU energy " + g_gpu_meter->why();
+    r.energy_note =
+        r.energy_note.empty() ? gpu_note : r.energy_note + " (/cpu workloads); " + gpu_note;
   }
   // One row per workload (repetitions keep their last run).
   std::map<std::string, report::CostRow> rows;

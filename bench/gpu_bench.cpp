@@ -8,8 +8,6 @@
 // Writes JSON (--json) and prints a short summary. Times are host wall-clock around work
 // that ends in a stream synchronisation, tokenisation excluded.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +15,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -33,7 +32,9 @@ namespace gpu = offramp::kernels::gpu;
 using offramp::engine::GpuModel;
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -82,11 +83,13 @@ double gemm_peak(gpu::Stream& s, gpu::DType dt) {
     gpu::convert_from_f32(s, dt, staging.as<float>(), a.data(), nn);
     gpu::convert_from_f32(s, dt, staging.as<float>(), b.data(), nn);
     s.synchronize();
-    for (int i = 0; i < 3; ++i) gpu::linear(s, dt, a.data(), b.data(), nullptr, c.data(), n, n, n, gpu::Epilogue::None);
+    for (int i = 0; i < 3; ++i)
+      gpu::linear(s, dt, a.data(), b.data(), nullptr, c.data(), n, n, n, gpu::Epilogue::None);
     s.synchronize();
     const int iters = n >= 8192 ? 10 : 30;
     const auto t0 = Clock::now();
-    for (int i = 0; i < iters; ++i) gpu::linear(s, dt, a.data(), b.data(), nullptr, c.data(), n, n, n, gpu::Epilogue::None);
+    for (int i = 0; i < iters; ++i)
+      gpu::linear(s, dt, a.data(), b.data(), nullptr, c.data(), n, n, n, gpu::Epilogue::None);
     s.synchronize();
     const double sec = ms_since(t0) / 1000.0 / iters;
     best = std::max(best, 2.0 * n * static_cast<double>(n) * n / sec / 1e12);
@@ -98,9 +101,12 @@ offramp::models::BertConfig shape_config(const std::string& name) {
   offramp::models::BertConfig c;
   c.model_type = "bert", c.vocab_size = 30522, c.max_position = 512, c.type_vocab_size = 2;
   c.hidden_act = "gelu", c.activation = offramp::kernels::Activation::GeluErf;
-  if (name == "minilm-l6") c.hidden = 384, c.layers = 6, c.heads = 12, c.ffn = 1536;
-  else if (name == "bert-base") c.hidden = 768, c.layers = 12, c.heads = 12, c.ffn = 3072;
-  else throw offramp::Error("--models: unknown shape '" + name + "' (minilm-l6, bert-base)");
+  if (name == "minilm-l6")
+    c.hidden = 384, c.layers = 6, c.heads = 12, c.ffn = 1536;
+  else if (name == "bert-base")
+    c.hidden = 768, c.layers = 12, c.heads = 12, c.ffn = 3072;
+  else
+    throw offramp::Error("--models: unknown shape '" + name + "' (minilm-l6, bert-base)");
   return c;
 }
 
@@ -114,11 +120,13 @@ offramp::models::BertWeights random_weights(const offramp::models::BertConfig& c
   };
   const size_t h = c.hidden, f = c.ffn;
   offramp::models::BertWeights w;
-  w.word = fill(c.vocab_size * h), w.position = fill(c.max_position * h), w.token_type = fill(c.type_vocab_size * h);
+  w.word = fill(c.vocab_size * h), w.position = fill(c.max_position * h),
+  w.token_type = fill(c.type_vocab_size * h);
   w.emb_ln_g = fill(h, 1.0f), w.emb_ln_b = fill(h);
   for (int l = 0; l < c.layers; ++l) {
     offramp::models::BertLayerWeights L;
-    L.qkv_w = fill(3 * h * h), L.qkv_b = fill(3 * h), L.attn_out_w = fill(h * h), L.attn_out_b = fill(h);
+    L.qkv_w = fill(3 * h * h), L.qkv_b = fill(3 * h), L.attn_out_w = fill(h * h),
+    L.attn_out_b = fill(h);
     L.ln1_g = fill(h, 1.0f), L.ln1_b = fill(h), L.ffn_in_w = fill(f * h), L.ffn_in_b = fill(f);
     L.ffn_out_w = fill(h * f), L.ffn_out_b = fill(h), L.ln2_g = fill(h, 1.0f), L.ln2_b = fill(h);
     w.layers.push_back(std::move(L));
@@ -136,29 +144,45 @@ double forward_flops(const offramp::models::BertConfig& c, Shape s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"offramp-gpu-bench: GEMM peak, encoder forwards and early exit on the GPU (see scripts/gpu-check.sh)"};
+  CLI::App app{
+      "offramp-gpu-bench: GEMM peak, encoder forwards and early exit on the GPU (see "
+      "scripts/gpu-check.sh)"};
   std::string model = std::string(OFFRAMP_REPO_DIR) + "/models/fine-foods-tiny";
   std::string data = std::string(OFFRAMP_REPO_DIR) + "/data/fine_foods/test.tsv";
-  std::string json_path, shapes_s = "1x128,32x128,256x128", models_s = "minilm-l6,bert-base", precision = "fp16";
+  std::string json_path, shapes_s = "1x128,32x128,256x128", models_s = "minilm-l6,bert-base",
+                         precision = "fp16";
   std::vector<double> thresholds{0.9};
   int batch = 256, iters = 30, warmup = 5, reps = 5;
   app.add_option("--model", model, "early-exit model directory")->capture_default_str();
-  app.add_option("--data", data, "labelled TSV (label<TAB>text) for the early-exit run")->capture_default_str();
-  app.add_option("--batch", batch, "inputs per classify call in the early-exit run")->capture_default_str()->check(CLI::Range(1, 100000));
-  app.add_option("--thresholds", thresholds, "max_prob thresholds timed besides the model's own")->capture_default_str();
-  app.add_option("--shapes", shapes_s, "BATCHxTOKENS list for the encoder forwards")->capture_default_str();
-  app.add_option("--models", models_s, "encoder shapes: minilm-l6, bert-base")->capture_default_str();
+  app.add_option("--data", data, "labelled TSV (label<TAB>text) for the early-exit run")
+      ->capture_default_str();
+  app.add_option("--batch", batch, "inputs per classify call in the early-exit run")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--thresholds", thresholds, "max_prob thresholds timed besides the model's own")
+      ->capture_default_str();
+  app.add_option("--shapes", shapes_s, "BATCHxTOKENS list for the encoder forwards")
+      ->capture_default_str();
+  app.add_option("--models", models_s, "encoder shapes: minilm-l6, bert-base")
+      ->capture_default_str();
   app.add_option("--precision", precision, "fp16, bf16 or fp32")->capture_default_str();
-  app.add_option("--iters", iters, "timed forwards per shape (median)")->capture_default_str()->check(CLI::Range(1, 100000));
-  app.add_option("--warmup", warmup, "untimed forwards first")->capture_default_str()->check(CLI::Range(0, 100000));
-  app.add_option("--reps", reps, "repetitions of each early-exit pass (median)")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--iters", iters, "timed forwards per shape (median)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--warmup", warmup, "untimed forwards first")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--reps", reps, "repetitions of each early-exit pass (median)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--json", json_path, "write the results here");
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (gpu::device_count() == 0) {
       std::cerr << "offramp-gpu-bench: no CUDA device present"
-                << (offramp::kernels::cuda_compiled() ? "" : " (this build has no CUDA backend)") << "; nothing to measure\n";
+                << (offramp::kernels::cuda_compiled() ? "" : " (this build has no CUDA backend)")
+                << "; nothing to measure\n";
       return 2;
     }
     const gpu::DType dt = parse_dtype(precision);
@@ -170,8 +194,9 @@ int main(int argc, char** argv) {
       gpu::Stream s;
       out["gemm_peak_tflops"] = gemm_peak(s, dt);
     }
-    std::printf("device %s; cuBLASLt %s GEMM peak %.1f TFLOP/s\n", out["device"].get<std::string>().c_str(),
-                gpu::dtype_name(dt), out["gemm_peak_tflops"].get<double>());
+    std::printf("device %s; cuBLASLt %s GEMM peak %.1f TFLOP/s\n",
+                out["device"].get<std::string>().c_str(), gpu::dtype_name(dt),
+                out["gemm_peak_tflops"].get<double>());
 
     out["runs"] = nlohmann::json::array();
     std::stringstream ms(models_s);
@@ -190,15 +215,23 @@ int main(int argc, char** argv) {
       plain.graph_max_tokens = 0;
       std::unique_ptr<GpuModel> g_plain;
       for (const auto& sh : shapes)
-        if (sh.batch * sh.tokens <= go.graph_max_tokens && !g_plain) g_plain = std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{}, std::vector<offramp::models::ExitHeadParams>{}, plain);
+        if (sh.batch * sh.tokens <= go.graph_max_tokens && !g_plain)
+          g_plain =
+              std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{},
+                                         std::vector<offramp::models::ExitHeadParams>{}, plain);
       for (const auto& sh : shapes) {
-        if (sh.tokens > c.max_position) throw offramp::Error("--shapes: tokens above max_position 512");
+        if (sh.tokens > c.max_position)
+          throw offramp::Error("--shapes: tokens above max_position 512");
         std::mt19937 rng(7);
-        std::vector<std::vector<int32_t>> inputs(static_cast<size_t>(sh.batch), std::vector<int32_t>(static_cast<size_t>(sh.tokens)));
+        std::vector<std::vector<int32_t>> inputs(
+            static_cast<size_t>(sh.batch), std::vector<int32_t>(static_cast<size_t>(sh.tokens)));
         for (auto& in : inputs)
-          for (auto& id : in) id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
+          for (auto& id : in)
+            id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
         for (const GpuModel* model : std::initializer_list<const GpuModel*>{&g, g_plain.get()}) {
-          if (model == nullptr || (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens)) continue;
+          if (model == nullptr ||
+              (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens))
+            continue;
           for (int i = 0; i < warmup; ++i) model->encode(inputs);
           std::vector<double> times;
           for (int i = 0; i < iters; ++i) {
@@ -208,16 +241,22 @@ int main(int argc, char** argv) {
           }
           const double med = median(times), tflops = forward_flops(c, sh) / (med / 1000.0) / 1e12;
           const std::string label = model == &g ? name : name + " (no CUDA graphs)";
-          out["runs"].push_back({{"model", label}, {"batch", sh.batch}, {"tokens", sh.tokens},
-                                 {"dtype", gpu::dtype_name(dt)}, {"ms", med}, {"tflops", tflops}});
-          std::printf("%-28s %4dx%-4d %9.3f ms %7.1f TFLOP/s\n", label.c_str(), sh.batch, sh.tokens, med, tflops);
+          out["runs"].push_back({{"model", label},
+                                 {"batch", sh.batch},
+                                 {"tokens", sh.tokens},
+                                 {"dtype", gpu::dtype_name(dt)},
+                                 {"ms", med},
+                                 {"tflops", tflops}});
+          std::printf("%-28s %4dx%-4d %9.3f ms %7.1f TFLOP/s\n", label.c_str(), sh.batch, sh.tokens,
+                      med, tflops);
         }
       }
     }
 
     // Early exit over the labelled TSV.
     const auto m = offramp::engine::load_model_dir(model);
-    if (!m.has_exits()) throw offramp::Error(model + ": no exit heads; the early-exit run needs a model with exits");
+    if (!m.has_exits())
+      throw offramp::Error(model + ": no exit heads; the early-exit run needs a model with exits");
     const auto lines = offramp::cli::read_input(data, offramp::cli::InputFormat::Tsv, true);
     const int max_len = m.offramp.max_length > 0 ? m.offramp.max_length : m.config.max_position;
     std::vector<std::vector<int32_t>> ids;
@@ -226,53 +265,76 @@ int main(int argc, char** argv) {
       ids.push_back(m.tokenizer->encode(l.text, max_len));
       const auto it = std::find(m.offramp.labels.begin(), m.offramp.labels.end(), *l.label);
       if (it == m.offramp.labels.end())
-        throw offramp::Error(data + ":" + std::to_string(l.line_no) + ": label '" + *l.label + "' is not one of the model's");
+        throw offramp::Error(data + ":" + std::to_string(l.line_no) + ": label '" + *l.label +
+                             "' is not one of the model's");
       gold.push_back(static_cast<int>(it - m.offramp.labels.begin()));
     }
-    offramp::engine::GpuOptions go;
-    go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position);
-    const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
-    struct Pass {
-      double ms, flops, accuracy, mean_exit;
-    };
-    auto pass = [&](double threshold) {
-      offramp::engine::BatchOptions bo;
-      bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
-      bo.max_batch_tokens = go.max_batch_tokens;
-      std::vector<double> times;
-      Pass p{};
-      for (int r = 0; r < reps + 1; ++r) {
-        double flops = 0, correct = 0, exits = 0;
-        const auto t0 = Clock::now();
-        for (size_t first = 0; first < ids.size(); first += static_cast<size_t>(batch)) {
-          const size_t last = std::min(ids.size(), first + static_cast<size_t>(batch));
-          const std::vector<std::vector<int32_t>> chunk(ids.begin() + static_cast<std::ptrdiff_t>(first),
-                                                        ids.begin() + static_cast<std::ptrdiff_t>(last));
-          const auto res = g.run(chunk, bo);
-          for (size_t i = 0; i < res.size(); ++i)
-            flops += res[i].flops, correct += res[i].label == gold[first + i], exits += res[i].exit_layer;
-        }
-        if (r > 0) times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
-        p.flops = flops, p.accuracy = correct / static_cast<double>(ids.size()), p.mean_exit = exits / static_cast<double>(ids.size());
-      }
-      p.ms = median(times);
-      return p;
-    };
-    const Pass full = pass(2.0);  // max_prob never reaches 2: every input runs to the last exit
-    std::vector<double> settings{m.offramp.policy == "max_prob" ? m.offramp.threshold : 0.9};
-    for (double t : thresholds)
-      if (std::find(settings.begin(), settings.end(), t) == settings.end()) settings.push_back(t);
     out["early_exit"] = nlohmann::json::array();
-    for (double t : settings) {
-      const Pass p = pass(t);
-      const double rel_time = p.ms / full.ms, rel_flops = p.flops / full.flops;
-      out["early_exit"].push_back({{"model", model}, {"batch", batch}, {"inputs", ids.size()}, {"policy", "max_prob"},
-                                   {"threshold", t}, {"full_ms", full.ms}, {"exit_ms", p.ms}, {"relative_time", rel_time},
-                                   {"relative_flops", rel_flops}, {"full_accuracy", full.accuracy},
-                                   {"exit_accuracy", p.accuracy}, {"mean_exit_layer", p.mean_exit}});
-      std::printf("early exit, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms full (%.3f of the time) at %.3f of the "
-                  "FLOPs; accuracy %.2f%% vs %.2f%%, mean exit layer %.2f\n",
-                  batch, t, p.ms, full.ms, rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit);
+    // Two lanes (the default: one lane's layers overlap the host's reads of the other's exit
+    // results) and one lane (every exit stalls the GPU), to show what the overlap is worth.
+    for (int lanes : {2, 1}) {
+      offramp::engine::GpuOptions go;
+      go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position),
+      go.lanes = lanes;
+      const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
+      const std::string label = lanes == 1 ? model + " (1 lane)" : model;
+      struct Pass {
+        double ms, flops, accuracy, mean_exit;
+      };
+      auto pass = [&](double threshold) {
+        offramp::engine::BatchOptions bo;
+        bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
+        bo.max_batch_tokens = go.max_batch_tokens;
+        std::vector<double> times;
+        Pass p{};
+        for (int r = 0; r < reps + 1; ++r) {
+          double flops = 0, correct = 0, exits = 0;
+          const auto t0 = Clock::now();
+          for (size_t first = 0; first < ids.size(); first += static_cast<size_t>(batch)) {
+            const size_t last = std::min(ids.size(), first + static_cast<size_t>(batch));
+            const std::vector<std::vector<int32_t>> chunk(
+                ids.begin() + static_cast<std::ptrdiff_t>(first),
+                ids.begin() + static_cast<std::ptrdiff_t>(last));
+            const auto res = g.run(chunk, bo);
+            for (size_t i = 0; i < res.size(); ++i)
+              flops += res[i].flops, correct += res[i].label == gold[first + i],
+                  exits += res[i].exit_layer;
+          }
+          if (r > 0)
+            times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
+          p.flops = flops, p.accuracy = correct / static_cast<double>(ids.size()),
+          p.mean_exit = exits / static_cast<double>(ids.size());
+        }
+        p.ms = median(times);
+        return p;
+      };
+      const Pass full = pass(2.0);  // max_prob never reaches 2: every input runs to the last exit
+      std::vector<double> settings{m.offramp.policy == "max_prob" ? m.offramp.threshold : 0.9};
+      for (double t : thresholds)
+        if (std::find(settings.begin(), settings.end(), t) == settings.end()) settings.push_back(t);
+      for (double t : settings) {
+        const Pass p = pass(t);
+        const double rel_time = p.ms / full.ms, rel_flops = p.flops / full.flops;
+        out["early_exit"].push_back({{"model", label},
+                                     {"lanes", lanes},
+                                     {"batch", batch},
+                                     {"inputs", ids.size()},
+                                     {"policy", "max_prob"},
+                                     {"threshold", t},
+                                     {"full_ms", full.ms},
+                                     {"exit_ms", p.ms},
+                                     {"relative_time", rel_time},
+                                     {"relative_flops", rel_flops},
+                                     {"full_accuracy", full.accuracy},
+                                     {"exit_accuracy", p.accuracy},
+                                     {"mean_exit_layer", p.mean_exit}});
+        std::printf(
+            "early exit, %d lane(s), batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms full (%.3f of "
+            "the time) at %.3f of the "
+            "FLOPs; accuracy %.2f%% vs %.2f%%, mean exit layer %.2f\n",
+            lanes, batch, t, p.ms, full.ms, rel_time, rel_flops, 100 * p.accuracy,
+            100 * full.accuracy, p.mean_exit);
+      }
     }
     if (!json_path.empty()) {
       std::ofstream f(json_path);

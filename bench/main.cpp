@@ -39,18 +39,22 @@ std::vector<int> parse_list(const std::string& flag, const std::string& value, i
 
 const char* kUsage =
     "offramp-bench [options] [Google Benchmark flags]\n"
-    "  --model DIR       Offramp model with exit heads (default: models/fine-foods-tiny of this repository)\n"
+    "  --model DIR       Offramp model with exit heads (default: models/fine-foods-tiny of this "
+    "repository)\n"
     "  --data TSV        labelled label<TAB>text file (default: data/fine_foods/test.tsv)\n"
     "  --inputs N        texts per workload, the first N of TSV (default 256)\n"
     "  --batches LIST    batch sizes (default 1,8,32,128)\n"
     "  --threads LIST    CPU threads, 0 = all cores (default 1,2,0)\n"
     "  --lengths LIST    fixed input lengths in tokens (default 64,128,256)\n"
-    "  --devices LIST    cpu and/or cuda (default: cpu, plus cuda when a GPU is present); on the GPU\n"
+    "  --devices LIST    cpu and/or cuda (default: cpu, plus cuda when a GPU is present); on the "
+    "GPU\n"
     "                    the workloads run once (t1), FP16\n"
     "  --backbone DIR    also run the encoder forward / sgemm micro-benchmarks on this checkpoint\n"
     "  --report DIR      where the Green-AI cost report goes (default out/bench; '' = none)\n"
-    "Workloads: Classify/<real|lenN>/b<batch>/t<threads>/<full|chosen|...>/<cpu|cuda>; thresholds come from\n"
-    "DIR/calibration/sweep.json (offramp calibrate). Filter with --benchmark_filter=REGEX, save JSON with\n"
+    "Workloads: Classify/<real|lenN>/b<batch>/t<threads>/<full|chosen|...>/<cpu|cuda>; thresholds "
+    "come from\n"
+    "DIR/calibration/sweep.json (offramp calibrate). Filter with --benchmark_filter=REGEX, save "
+    "JSON with\n"
     "--benchmark_out=FILE --benchmark_out_format=json, then plot it with `offramp plot FILE`.\n\n";
 
 }  // namespace
@@ -81,15 +85,16 @@ int main(int argc, char** argv) {
       else if (is("--devices")) {
         std::istringstream in(value("--devices"));
         for (std::string d; std::getline(in, d, ',');) {
-          if (d != "cpu" && d != "cuda") throw offramp::Error("--devices: '" + d + "' is not cpu or cuda");
+          if (d != "cpu" && d != "cuda")
+            throw offramp::Error("--devices: '" + d + "' is not cpu or cuda");
           o.devices.push_back(d);
         }
         if (o.devices.empty()) throw offramp::Error("--devices: empty list");
-      }
-      else if (a == "--help" || a == "-h") {
+      } else if (a == "--help" || a == "-h") {
         std::cout << kUsage;
         rest.push_back(argv[i]);
-      } else if (a.rfind("--benchmark_", 0) == 0 || a.rfind("--v", 0) == 0) rest.push_back(argv[i]);
+      } else if (a.rfind("--benchmark_", 0) == 0 || a.rfind("--v", 0) == 0)
+        rest.push_back(argv[i]);
       else throw offramp::Error("unknown option '" + a + "' (see --help)");
     }
   } catch (const offramp::Error& e) {

@@ -11,8 +11,9 @@ namespace offramp::kernels {
 bool cuda_compiled() { return true; }
 
 void no_cuda(const char* op) {
-  throw KernelError(std::string(op) +
-                    ": this interface runs on the CPU; the GPU ops are in kernels/gpu.h (engine::GpuModel)");
+  throw KernelError(
+      std::string(op) +
+      ": this interface runs on the CPU; the GPU ops are in kernels/gpu.h (engine::GpuModel)");
 }
 #else
 bool cuda_compiled() { return false; }

@@ -44,7 +44,9 @@ class Buffer {
   void* data() const { return p_; }
   size_t bytes() const { return bytes_; }
   template <typename T>
-  T* as() const { return static_cast<T*>(p_); }
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
 
  private:
   void* p_ = nullptr;
@@ -93,29 +95,30 @@ enum class Epilogue { None, Bias, BiasGeluTanh };
 // y [m, n] = x [m, k] . w^T + bias, with w [n, k] row-major (HF's nn.Linear layout), all of
 // `dt`, FP32 accumulation (FP32 inputs: TF32 is not used, so FP32 stays exact to ~1e-6).
 // bias: [n] of `dt`, required unless epilogue is None. m may be 0.
-void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m, int n, int k,
-            Epilogue epilogue = Epilogue::Bias);
+void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m,
+            int n, int k, Epilogue epilogue = Epilogue::Bias);
 
 // out [t, h] = LayerNorm(word[ids] + pos[positions] + type0) * gamma + beta. ids, positions:
 // [t] device int32, checked on the host by the caller (ids < vocab, positions < max_pos).
-void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t, const void* word,
-                      const void* pos, const void* type0, const void* gamma, const void* beta, float eps,
-                      void* out, int h);
+void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t,
+                      const void* word, const void* pos, const void* type0, const void* gamma,
+                      const void* beta, float eps, void* out, int h);
 
 // x [rows, h] = LayerNorm(x + residual) * gamma + beta (residual may be null).
-void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma, const void* beta,
-                    int rows, int h, float eps);
+void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma,
+                    const void* beta, int rows, int h, float eps);
 
 // x [rows, n] = act(x + bias) in place (bias [n] may be null).
-void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n, Activation act);
+void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n,
+                     Activation act);
 
 // Attention over packed variable-length sequences (see kernels/attention.h for the layout):
 // qkv [t, 3h], offsets [batch + 1] on the device, ctx [t, h]. max_len: the longest sequence
 // (host value, sizes the grid). Tensor-core tiles for F16/BF16 with head_dim 32 or 64, a
 // plain FP32-accumulating kernel otherwise (and when `force_simple`, which the tests use to
 // check both paths).
-void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, int batch, int max_len, int heads,
-                      int head_dim, void* ctx, bool force_simple = false);
+void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, int batch,
+                      int max_len, int heads, int head_dim, void* ctx, bool force_simple = false);
 
 // Exit heads on the GPU. The dense layer runs through linear(); the rest is two kernels.
 struct ExitHeadDevice {
@@ -130,11 +133,11 @@ struct ExitHeadDevice {
 
 // The exit rule evaluated on the device (engine/src/exit_policy.cpp is the host original).
 struct ExitRule {
-  int policy;        // 0 max_prob, 1 entropy, 2 patience (offramp::Policy order)
+  int policy;  // 0 max_prob, 1 entropy, 2 patience (offramp::Policy order)
   float threshold;
   int patience;
-  bool never_exit;   // record_heads: run on, whatever the confidence
-  bool final_head;   // the last head: everyone leaves
+  bool never_exit;  // record_heads: run on, whatever the confidence
+  bool final_head;  // the last head: everyone leaves
 };
 
 // Per active sequence, written by exit_head (FP32 unless noted):
@@ -152,7 +155,8 @@ struct ExitOutputs {
 // one kernel; larger ones pool into `pooled` [batch, h] of dt and run the dense layer as a
 // GEMM into `dense` [batch, h] of dt (both caller-owned scratch).
 void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
-               const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense, const ExitOutputs& out);
+               const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense,
+               const ExitOutputs& out);
 
 // Stream compaction by prefix sum (CUB): the sequences with keep[s] = 1 move to the front in
 // order. x_in [t, h] of dt -> x_out [t', h]; offsets_in [batch + 1] -> offsets_out [b' + 1];
@@ -160,9 +164,10 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
 // state_tmp ([n_state * batch] ints). scratch: at least compaction_scratch_bytes(batch) bytes.
 // No host round trip: the caller learns b' and t' from the keep flags it copies back anyway.
 size_t compaction_scratch_bytes(int max_batch);
-void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h, const int* offsets_in,
-                       int batch, int tokens, const unsigned char* keep, int* offsets_out, int* state, int n_state,
-                       int* state_tmp, void* scratch, size_t scratch_bytes);
+void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h,
+                       const int* offsets_in, int batch, int tokens, const unsigned char* keep,
+                       int* offsets_out, int* state, int n_state, int* state_tmp, void* scratch,
+                       size_t scratch_bytes);
 
 // Fills `n` elements of `dt` at x with a NaN pattern (tests poison outputs before each run).
 void poison(Stream& s, DType dt, void* x, size_t n);

@@ -8,7 +8,9 @@ namespace {
 }  // namespace
 
 size_t dtype_size(DType dt) { return dt == DType::F32 ? 4 : 2; }
-const char* dtype_name(DType dt) { return dt == DType::F32 ? "fp32" : dt == DType::F16 ? "fp16" : "bf16"; }
+const char* dtype_name(DType dt) {
+  return dt == DType::F32 ? "fp32" : dt == DType::F16 ? "fp16" : "bf16";
+}
 int device_count() { return 0; }
 std::string device_description() { none("gpu::device_description"); }
 
@@ -25,33 +27,39 @@ Stream::Stream() { none("gpu::Stream"); }
 Stream::~Stream() = default;
 void Stream::synchronize() { none("gpu::Stream::synchronize"); }
 
-void run_graph(Stream&, const std::string&, const std::function<void()>&) { none("gpu::run_graph"); }
+void run_graph(Stream&, const std::string&, const std::function<void()>&) {
+  none("gpu::run_graph");
+}
 void copy_to_device(Stream&, void*, const void*, size_t) { none("gpu::copy_to_device"); }
 void copy_to_host(Stream&, void*, const void*, size_t) { none("gpu::copy_to_host"); }
 void* pinned(Stream&, size_t) { none("gpu::pinned"); }
-void convert_from_f32(Stream&, DType, const float*, void*, size_t) { none("gpu::convert_from_f32"); }
+void convert_from_f32(Stream&, DType, const float*, void*, size_t) {
+  none("gpu::convert_from_f32");
+}
 void convert_to_f32(Stream&, DType, const void*, float*, size_t) { none("gpu::convert_to_f32"); }
 void linear(Stream&, DType, const void*, const void*, const void*, void*, int, int, int, Epilogue) {
   none("gpu::linear");
 }
-void embed_layer_norm(Stream&, DType, const int32_t*, const int32_t*, int, const void*, const void*, const void*,
-                      const void*, const void*, float, void*, int) {
+void embed_layer_norm(Stream&, DType, const int32_t*, const int32_t*, int, const void*, const void*,
+                      const void*, const void*, const void*, float, void*, int) {
   none("gpu::embed_layer_norm");
 }
 void add_layer_norm(Stream&, DType, void*, const void*, const void*, const void*, int, int, float) {
   none("gpu::add_layer_norm");
 }
-void bias_activation(Stream&, DType, void*, const void*, int, int, Activation) { none("gpu::bias_activation"); }
+void bias_activation(Stream&, DType, void*, const void*, int, int, Activation) {
+  none("gpu::bias_activation");
+}
 void packed_attention(Stream&, DType, const void*, const int*, int, int, int, int, void*, bool) {
   none("gpu::packed_attention");
 }
-void exit_head(Stream&, DType, const void*, const int*, int, int, const ExitHeadDevice&, const ExitRule&, void*, void*,
-               const ExitOutputs&) {
+void exit_head(Stream&, DType, const void*, const int*, int, int, const ExitHeadDevice&,
+               const ExitRule&, void*, void*, const ExitOutputs&) {
   none("gpu::exit_head");
 }
 size_t compaction_scratch_bytes(int) { return 0; }
-void compact_sequences(Stream&, DType, const void*, void*, int, const int*, int, int, const unsigned char*, int*, int*,
-                       int, int*, void*, size_t) {
+void compact_sequences(Stream&, DType, const void*, void*, int, const int*, int, int,
+                       const unsigned char*, int*, int*, int, int*, void*, size_t) {
   none("gpu::compact_sequences");
 }
 void poison(Stream&, DType, void*, size_t) { none("gpu::poison"); }

@@ -90,11 +90,14 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
     const int gpus = kernels::gpu::device_count();
     if (options.device == Device::Cuda && gpus == 0)
       throw Error(kernels::cuda_compiled()
-                      ? "Device::Cuda requested, but no CUDA device is present (or no driver); use Device::Cpu or Device::Auto"
-                      : "Device::Cuda requested, but this build has no CUDA backend; use Device::Cpu or Device::Auto");
+                      ? "Device::Cuda requested, but no CUDA device is present (or no driver); use "
+                        "Device::Cpu or Device::Auto"
+                      : "Device::Cuda requested, but this build has no CUDA backend; use "
+                        "Device::Cpu or Device::Auto");
     if (options.threads < 0) throw Error("LoadOptions.threads must be >= 0 (0 = all cores)");
     if (options.threads > 0) kernels::set_cpu_threads(options.threads);
-    const bool on_gpu = options.device == Device::Cuda || (options.device == Device::Auto && gpus > 0);
+    const bool on_gpu =
+        options.device == Device::Cuda || (options.device == Device::Auto && gpus > 0);
     if (!on_gpu && (options.precision == Precision::F16 || options.precision == Precision::BF16))
       throw Error("the CPU backend runs FP32 only; FP16/BF16 need the GPU (Device::Cuda)");
     auto impl = std::make_shared<Impl>();

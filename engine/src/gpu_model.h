@@ -5,9 +5,10 @@
 // results ([batch] flags, labels, confidences and [batch, labels] logits/probabilities) to
 // the host, which also tells it the next layers' launch sizes.
 //
-// One stream per model: concurrent run() calls take turns on a mutex (documented in the
-// public header); each call is a whole batch, so the GPU stays busy. Small batches replay
-// CUDA graphs of each segment (the layers up to a head, the head, the results' copy).
+// Concurrent run() calls take turns on a mutex (documented in the public header); each call
+// is a whole batch. Inside a call, large chunks are split over `lanes` streams
+// (engine/src/gpu_lane.h) so the host's per-exit reads overlap another lane's layers; small
+// batches replay CUDA graphs of each segment (the layers up to a head, the head, the copy).
 #pragma once
 
 #include <cstdint>
@@ -27,20 +28,26 @@ struct GpuOptions {
   // Groups of layers over at most this many tokens are replayed as CUDA graphs (one launch
   // instead of ~10 per layer: small batches are bound by launch overhead); 0 turns them off.
   int graph_max_tokens = 2048;
+  // Streams, each with its own workspace of max_batch_tokens: a chunk larger than the graph
+  // limit is split over them, so one lane's layers run while the host reads another's exit
+  // results (the per-exit synchronisation would otherwise leave the GPU idle).
+  int lanes = 2;
 };
 
 class GpuModel {
  public:
   // Throws KernelError; out of memory says how much the weights and the workspace needed.
   // `heads` may be empty (a plain encoder: encode() and hidden() only).
-  GpuModel(const models::BertConfig& config, const models::BertWeights& weights, const models::OfframpConfig& offramp,
-           const std::vector<models::ExitHeadParams>& heads, const GpuOptions& options);
+  GpuModel(const models::BertConfig& config, const models::BertWeights& weights,
+           const models::OfframpConfig& offramp, const std::vector<models::ExitHeadParams>& heads,
+           const GpuOptions& options);
   ~GpuModel();
   GpuModel(const GpuModel&) = delete;
   GpuModel& operator=(const GpuModel&) = delete;
 
   // Same contract as engine::run_batch (scheduler.h).
-  std::vector<SequenceResult> run(const std::vector<std::vector<int32_t>>& inputs, const BatchOptions& options) const;
+  std::vector<SequenceResult> run(const std::vector<std::vector<int32_t>>& inputs,
+                                  const BatchOptions& options) const;
   // Embeddings and every layer at full depth, no heads; returns when the GPU is done
   // (benchmarks). Inputs must fit the token budget together.
   void encode(const std::vector<std::vector<int32_t>>& inputs) const;

@@ -28,7 +28,8 @@ constexpr int kSimpleWarps = 4, kSimpleRows = 4, kSimpleKeys = 32, kMaxDimSimple
 // q0 + w*4 .. +3; lane j scores key k0 + j of each 32-key chunk; lane owns output dims
 // lane, lane + 32, ... Shared: K, V chunks [32, d+1] and Q rows [16, d+1], FP32.
 template <typename T>
-__global__ void attention_simple(const T* qkv, const int* offsets, int heads, int d, float scale, T* ctx) {
+__global__ void attention_simple(const T* qkv, const int* offsets, int heads, int d, float scale,
+                                 T* ctx) {
   extern __shared__ float sm[];
   const int seq = blockIdx.x / heads, head = blockIdx.x % heads;
   const int begin = offsets[seq], n = offsets[seq + 1] - begin;
@@ -95,7 +96,8 @@ __global__ void attention_simple(const T* qkv, const int* offsets, int heads, in
 #pragma unroll
     for (int j = 0; j < kMaxDimSimple / 32; ++j) {
       const int c = lane + 32 * j;
-      if (c < d) ctx[static_cast<size_t>(begin + q) * h + head * d + c] = from_f<T>(acc[r][j] * inv);
+      if (c < d)
+        ctx[static_cast<size_t>(begin + q) * h + head * d + c] = from_f<T>(acc[r][j] * inv);
     }
   }
 }
@@ -118,22 +120,23 @@ struct TcSmem {
 // Copies `rows` rows of D elements (16-byte vectors) of one head's Q, K or V into shared
 // memory (stride ldt), zero beyond the sequence end.
 template <typename T, int D>
-__device__ void load_rows(T* dst, const T* qkv, size_t row_stride, int begin, int first, int rows, int n,
-                          int col) {
+__device__ void load_rows(T* dst, const T* qkv, size_t row_stride, int begin, int first, int rows,
+                          int n, int col) {
   constexpr int kVec = 8;  // 8 x 16-bit = 16 bytes
   constexpr int per_row = D / kVec;
   for (int i = threadIdx.x; i < rows * per_row; i += blockDim.x) {
     const int r = i / per_row, v = i % per_row, row = first + r;
     uint4 val = make_uint4(0, 0, 0, 0);
-    if (row < n) val = *reinterpret_cast<const uint4*>(qkv + (begin + row) * row_stride + col + v * kVec);
+    if (row < n)
+      val = *reinterpret_cast<const uint4*>(qkv + (begin + row) * row_stride + col + v * kVec);
     *reinterpret_cast<uint4*>(dst + r * TcSmem<D>::ldt + v * kVec) = val;
   }
 }
 
 // grid: (batch * heads, ceil(max_len / 64)); block: 128 threads.
 template <typename T, int D>
-__global__ void __launch_bounds__(128) attention_tc(const T* qkv, const int* offsets, int heads, float scale_log2,
-                                                    T* ctx) {
+__global__ void __launch_bounds__(128)
+    attention_tc(const T* qkv, const int* offsets, int heads, float scale_log2, T* ctx) {
   using S = TcSmem<D>;
   extern __shared__ __align__(128) unsigned char smem[];
   T* qs = reinterpret_cast<T*>(smem);
@@ -169,7 +172,8 @@ __global__ void __launch_bounds__(128) attention_tc(const T* qkv, const int* off
     __syncthreads();
     if (!q_loaded) {
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) wmma::load_matrix_sync(qa[kk], qs + warp * 16 * S::ldt + kk * 16, S::ldt);
+      for (int kk = 0; kk < D / 16; ++kk)
+        wmma::load_matrix_sync(qa[kk], qs + warp * 16 * S::ldt + kk * 16, S::ldt);
       q_loaded = true;
     }
     // S [16, 64] = Q_w [16, D] . K^T [D, 64]; K rows are keys, so K^T is column-major.
@@ -240,48 +244,57 @@ __global__ void __launch_bounds__(128) attention_tc(const T* qkv, const int* off
 }
 
 template <typename T, int D>
-void launch_tc(Stream& s, const void* qkv, const int* offsets, int batch, int max_len, int heads, void* ctx) {
+void launch_tc(Stream& s, const void* qkv, const int* offsets, int batch, int max_len, int heads,
+               void* ctx) {
   using S = TcSmem<D>;
   static bool attribute_set = false;  // per (T, D) instantiation
   if (!attribute_set) {
-    OFFRAMP_CUDA(cudaFuncSetAttribute(attention_tc<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    OFFRAMP_CUDA(cudaFuncSetAttribute(attention_tc<T, D>,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       static_cast<int>(S::bytes)));
     attribute_set = true;
   }
-  const dim3 grid(static_cast<unsigned>(batch * heads), static_cast<unsigned>((max_len + kTcRows - 1) / kTcRows));
+  const dim3 grid(static_cast<unsigned>(batch * heads),
+                  static_cast<unsigned>((max_len + kTcRows - 1) / kTcRows));
   const float scale_log2 = kLog2e / sqrtf(static_cast<float>(D));
-  attention_tc<T, D><<<grid, 128, S::bytes, raw(s)>>>(static_cast<const T*>(qkv), offsets, heads, scale_log2,
-                                                      static_cast<T*>(ctx));
+  attention_tc<T, D><<<grid, 128, S::bytes, raw(s)>>>(static_cast<const T*>(qkv), offsets, heads,
+                                                      scale_log2, static_cast<T*>(ctx));
 }
 
 }  // namespace
 
-void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, int batch, int max_len, int heads,
-                      int head_dim, void* ctx, bool force_simple) {
-  check(batch >= 0 && heads > 0 && head_dim > 0 && max_len >= 0, "gpu::packed_attention", "bad shape");
+void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, int batch,
+                      int max_len, int heads, int head_dim, void* ctx, bool force_simple) {
+  check(batch >= 0 && heads > 0 && head_dim > 0 && max_len >= 0, "gpu::packed_attention",
+        "bad shape");
   check(qkv && offsets && ctx, "gpu::packed_attention", "null tensor");
   if (batch == 0 || max_len == 0) return;
-  check(static_cast<long long>(batch) * heads <= 0x7fffffffLL, "gpu::packed_attention", "too many sequences");
+  check(static_cast<long long>(batch) * heads <= 0x7fffffffLL, "gpu::packed_attention",
+        "too many sequences");
   const bool tc = !force_simple && dt != DType::F32 && (head_dim == 32 || head_dim == 64);
   if (tc) {
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
       if constexpr (!std::is_same_v<T, float>) {
-        if (head_dim == 32) launch_tc<T, 32>(s, qkv, offsets, batch, max_len, heads, ctx);
-        else launch_tc<T, 64>(s, qkv, offsets, batch, max_len, heads, ctx);
+        if (head_dim == 32)
+          launch_tc<T, 32>(s, qkv, offsets, batch, max_len, heads, ctx);
+        else
+          launch_tc<T, 64>(s, qkv, offsets, batch, max_len, heads, ctx);
       }
     });
   } else {
     check(head_dim <= kMaxDimSimple, "gpu::packed_attention",
-          "head_dim " + std::to_string(head_dim) + " above " + std::to_string(kMaxDimSimple) + " is not supported");
+          "head_dim " + std::to_string(head_dim) + " above " + std::to_string(kMaxDimSimple) +
+              " is not supported");
     const int rows = kSimpleWarps * kSimpleRows;
-    const dim3 grid(static_cast<unsigned>(batch * heads), static_cast<unsigned>((max_len + rows - 1) / rows));
+    const dim3 grid(static_cast<unsigned>(batch * heads),
+                    static_cast<unsigned>((max_len + rows - 1) / rows));
     const size_t shm = static_cast<size_t>(2 * kSimpleKeys + rows) * (head_dim + 1) * sizeof(float);
     const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
-      attention_simple<T><<<grid, 32 * kSimpleWarps, shm, raw(s)>>>(static_cast<const T*>(qkv), offsets, heads,
-                                                                     head_dim, scale, static_cast<T*>(ctx));
+      attention_simple<T><<<grid, 32 * kSimpleWarps, shm, raw(s)>>>(
+          static_cast<const T*>(qkv), offsets, heads, head_dim, scale, static_cast<T*>(ctx));
     });
   }
   OFFRAMP_LAUNCHED("packed_attention");

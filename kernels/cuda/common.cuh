@@ -20,16 +20,17 @@ namespace offramp::kernels::gpu {
 
 }  // namespace offramp::kernels::gpu
 
-#define OFFRAMP_CUDA(call)                                                                   \
-  do {                                                                                       \
-    const cudaError_t offramp_e_ = (call);                                                   \
-    if (offramp_e_ != cudaSuccess) ::offramp::kernels::gpu::throw_cuda(offramp_e_, #call, __FILE__, __LINE__); \
+#define OFFRAMP_CUDA(call)                                                        \
+  do {                                                                            \
+    const cudaError_t offramp_e_ = (call);                                        \
+    if (offramp_e_ != cudaSuccess)                                                \
+      ::offramp::kernels::gpu::throw_cuda(offramp_e_, #call, __FILE__, __LINE__); \
   } while (0)
-#define OFFRAMP_CUBLAS(call)                                                                 \
-  do {                                                                                       \
-    const cublasStatus_t offramp_s_ = (call);                                                \
-    if (offramp_s_ != CUBLAS_STATUS_SUCCESS)                                                 \
-      ::offramp::kernels::gpu::throw_cublas(offramp_s_, #call, __FILE__, __LINE__);          \
+#define OFFRAMP_CUBLAS(call)                                                        \
+  do {                                                                              \
+    const cublasStatus_t offramp_s_ = (call);                                       \
+    if (offramp_s_ != CUBLAS_STATUS_SUCCESS)                                        \
+      ::offramp::kernels::gpu::throw_cublas(offramp_s_, #call, __FILE__, __LINE__); \
   } while (0)
 // After a <<<...>>> launch: configuration errors show up here, not at the launch.
 #define OFFRAMP_LAUNCHED(name) OFFRAMP_CUDA(cudaGetLastError())
@@ -65,19 +66,28 @@ __device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float
 template <typename T>
 __device__ __forceinline__ T from_f(float x);
 template <>
-__device__ __forceinline__ float from_f<float>(float x) { return x; }
+__device__ __forceinline__ float from_f<float>(float x) {
+  return x;
+}
 template <>
-__device__ __forceinline__ __half from_f<__half>(float x) { return __float2half_rn(x); }
+__device__ __forceinline__ __half from_f<__half>(float x) {
+  return __float2half_rn(x);
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
 
 // Calls f(T{}) with T the storage type of dt.
 template <typename F>
 void dispatch(DType dt, F&& f) {
   switch (dt) {
-    case DType::F32: return f(float{});
-    case DType::F16: return f(__half{});
-    case DType::BF16: return f(__nv_bfloat16{});
+    case DType::F32:
+      return f(float{});
+    case DType::F16:
+      return f(__half{});
+    case DType::BF16:
+      return f(__nv_bfloat16{});
   }
 }
 

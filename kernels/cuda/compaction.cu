@@ -15,7 +15,8 @@ namespace {
 
 // lens[s] = kept length, flags[s] = kept, for s < batch; 0 at s = batch (the scans'
 // totals land there).
-__global__ void kept_lengths(const int* offsets, const unsigned char* keep, int batch, int* lens, int* flags) {
+__global__ void kept_lengths(const int* offsets, const unsigned char* keep, int batch, int* lens,
+                             int* flags) {
   const int s = blockIdx.x * blockDim.x + threadIdx.x;
   if (s > batch) return;
   const bool k = s < batch && keep[s];
@@ -24,8 +25,9 @@ __global__ void kept_lengths(const int* offsets, const unsigned char* keep, int 
 }
 
 // new offsets and compacted per-sequence state (into state_tmp).
-__global__ void scatter_offsets(const unsigned char* keep, int batch, const int* starts, const int* slots,
-                                int* offsets_out, const int* state, int n_state, int* state_tmp) {
+__global__ void scatter_offsets(const unsigned char* keep, int batch, const int* starts,
+                                const int* slots, int* offsets_out, const int* state, int n_state,
+                                int* state_tmp) {
   const int s = blockIdx.x * blockDim.x + threadIdx.x;
   if (s == batch) offsets_out[slots[batch]] = starts[batch];
   if (s >= batch || !keep[s]) return;
@@ -34,7 +36,8 @@ __global__ void scatter_offsets(const unsigned char* keep, int batch, const int*
 }
 
 // state [n_state, batch] -> [n_state, kept]: row i of the compacted state starts at i * kept.
-__global__ void copy_state_back(int* state, int n_state, const int* state_tmp, int batch, const int* slots) {
+__global__ void copy_state_back(int* state, int n_state, const int* state_tmp, int batch,
+                                const int* slots) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   const int kept = slots[batch];
   if (i >= n_state * kept) return;
@@ -50,8 +53,10 @@ __global__ void gather_rows(const V* x_in, V* x_out, int row_vecs, const int* of
   int lo = 0, hi = batch - 1;  // last s with offsets[s] <= row
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
-    if (offsets[mid] <= row) lo = mid;
-    else hi = mid - 1;
+    if (offsets[mid] <= row)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   if (!keep[lo]) return;
   const size_t dst = static_cast<size_t>(starts[lo] + (row - offsets[lo]));
@@ -63,9 +68,9 @@ constexpr int kPlanThreads = 1024, kPlanItems = 4, kFlagBits = 20;  // 4096 sequ
 
 // One block: starts [batch + 1] (new first row of each kept sequence), offsets_out, and the
 // compacted state, in place.
-__global__ void __launch_bounds__(kPlanThreads) compaction_plan(const int* offsets, const unsigned char* keep, int batch,
-                                                                int* starts, int* offsets_out, int* state, int n_state,
-                                                                int* state_tmp) {
+__global__ void __launch_bounds__(kPlanThreads)
+    compaction_plan(const int* offsets, const unsigned char* keep, int batch, int* starts,
+                    int* offsets_out, int* state, int n_state, int* state_tmp) {
   using Scan = cub::BlockScan<long long, kPlanThreads>;
   __shared__ typename Scan::TempStorage temp;
   long long v[kPlanItems];  // (kept length << 20) | kept flag
@@ -91,12 +96,14 @@ __global__ void __launch_bounds__(kPlanThreads) compaction_plan(const int* offse
   const int kept = static_cast<int>(total & mask);
   if (threadIdx.x == 0) offsets_out[kept] = static_cast<int>(total >> kFlagBits);
   __syncthreads();  // every state read above is done before the state is overwritten
-  for (int i = threadIdx.x; i < n_state * kept; i += blockDim.x) state[i] = state_tmp[(i / kept) * batch + i % kept];
+  for (int i = threadIdx.x; i < n_state * kept; i += blockDim.x)
+    state[i] = state_tmp[(i / kept) * batch + i % kept];
 }
 
 size_t scan_bytes(int max_batch) {
   size_t bytes = 0;
-  cub::DeviceScan::ExclusiveSum(nullptr, bytes, static_cast<int*>(nullptr), static_cast<int*>(nullptr), max_batch + 1);
+  cub::DeviceScan::ExclusiveSum(nullptr, bytes, static_cast<int*>(nullptr),
+                                static_cast<int*>(nullptr), max_batch + 1);
   return bytes;
 }
 
@@ -106,16 +113,18 @@ size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 
 size_t compaction_scratch_bytes(int max_batch) {
   // lens, flags, starts, slots: 4 x [max_batch + 1] ints, then CUB's temporary storage.
-  return 4 * align256((static_cast<size_t>(max_batch) + 1) * sizeof(int)) + align256(scan_bytes(max_batch));
+  return 4 * align256((static_cast<size_t>(max_batch) + 1) * sizeof(int)) +
+         align256(scan_bytes(max_batch));
 }
 
-void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h, const int* offsets_in, int batch,
-                       int tokens,
-                       const unsigned char* keep, int* offsets_out, int* state, int n_state, int* state_tmp,
-                       void* scratch, size_t scratch_bytes) {
+void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h,
+                       const int* offsets_in, int batch, int tokens, const unsigned char* keep,
+                       int* offsets_out, int* state, int n_state, int* state_tmp, void* scratch,
+                       size_t scratch_bytes) {
   check(batch >= 0 && tokens >= 0 && h > 0 && n_state >= 0, "gpu::compact_sequences", "bad shape");
   check(x_in != x_out, "gpu::compact_sequences", "x_in and x_out must differ (ping-pong buffers)");
-  check(scratch_bytes >= compaction_scratch_bytes(batch), "gpu::compact_sequences", "scratch too small");
+  check(scratch_bytes >= compaction_scratch_bytes(batch), "gpu::compact_sequences",
+        "scratch too small");
   if (batch == 0) return;
   const size_t ints = align256((static_cast<size_t>(batch) + 1) * sizeof(int));
   char* base = static_cast<char*>(scratch);
@@ -128,32 +137,33 @@ void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h
   cudaStream_t st = raw(s);
 
   if (batch <= kPlanThreads * kPlanItems) {
-    compaction_plan<<<1, kPlanThreads, 0, st>>>(offsets_in, keep, batch, starts, offsets_out, state, n_state, state_tmp);
+    compaction_plan<<<1, kPlanThreads, 0, st>>>(offsets_in, keep, batch, starts, offsets_out, state,
+                                                n_state, state_tmp);
     OFFRAMP_LAUNCHED("compact compaction_plan");
   } else {
     kept_lengths<<<blocks_for(batch + 1, 256), 256, 0, st>>>(offsets_in, keep, batch, lens, flags);
     OFFRAMP_LAUNCHED("compact kept_lengths");
     OFFRAMP_CUDA(cub::DeviceScan::ExclusiveSum(cub_tmp, cub_bytes, lens, starts, batch + 1, st));
     OFFRAMP_CUDA(cub::DeviceScan::ExclusiveSum(cub_tmp, cub_bytes, flags, slots, batch + 1, st));
-    scatter_offsets<<<blocks_for(batch + 1, 256), 256, 0, st>>>(keep, batch, starts, slots, offsets_out, state,
-                                                                n_state, state_tmp);
+    scatter_offsets<<<blocks_for(batch + 1, 256), 256, 0, st>>>(
+        keep, batch, starts, slots, offsets_out, state, n_state, state_tmp);
     OFFRAMP_LAUNCHED("compact scatter_offsets");
     if (n_state > 0) {
-      copy_state_back<<<blocks_for(static_cast<size_t>(n_state) * batch, 256), 256, 0, st>>>(state, n_state,
-                                                                                             state_tmp, batch, slots);
+      copy_state_back<<<blocks_for(static_cast<size_t>(n_state) * batch, 256), 256, 0, st>>>(
+          state, n_state, state_tmp, batch, slots);
       OFFRAMP_LAUNCHED("compact copy_state_back");
     }
   }
   if (tokens == 0) return;
   const size_t row_bytes = static_cast<size_t>(h) * dtype_size(dt);
   if (row_bytes % 16 == 0) {
-    gather_rows<uint4><<<tokens, 128, 0, st>>>(static_cast<const uint4*>(x_in), static_cast<uint4*>(x_out),
-                                                   static_cast<int>(row_bytes / 16), offsets_in, batch, keep, starts);
+    gather_rows<uint4>
+        <<<tokens, 128, 0, st>>>(static_cast<const uint4*>(x_in), static_cast<uint4*>(x_out),
+                                 static_cast<int>(row_bytes / 16), offsets_in, batch, keep, starts);
   } else {
-    gather_rows<unsigned short><<<tokens, 128, 0, st>>>(static_cast<const unsigned short*>(x_in),
-                                                            static_cast<unsigned short*>(x_out),
-                                                            static_cast<int>(row_bytes / 2), offsets_in, batch, keep,
-                                                            starts);
+    gather_rows<unsigned short><<<tokens, 128, 0, st>>>(
+        static_cast<const unsigned short*>(x_in), static_cast<unsigned short*>(x_out),
+        static_cast<int>(row_bytes / 2), offsets_in, batch, keep, starts);
   }
   OFFRAMP_LAUNCHED("compact gather_rows");
 }

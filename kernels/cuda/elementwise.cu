@@ -14,8 +14,8 @@ constexpr int kRowThreads = 256;
 
 // v: the row [h] in shared FP32 (already holding x (+ residual)); writes LN(v) to out as T.
 template <typename T>
-__device__ void layer_norm_row(const float* v, int h, const T* gamma, const T* beta, float eps, T* out,
-                               float* red) {
+__device__ void layer_norm_row(const float* v, int h, const T* gamma, const T* beta, float eps,
+                               T* out, float* red) {
   float s = 0.0f;
   for (int c = threadIdx.x; c < h; c += blockDim.x) s += v[c];
   const float mean = block_sum(s, red) / static_cast<float>(h);
@@ -29,21 +29,24 @@ __device__ void layer_norm_row(const float* v, int h, const T* gamma, const T* b
 
 // grid: t rows. out [t, h].
 template <typename T>
-__global__ void embed_ln_kernel(const int32_t* ids, const int32_t* positions, const T* word, const T* pos,
-                                const T* type0, const T* gamma, const T* beta, float eps, T* out, int h) {
+__global__ void embed_ln_kernel(const int32_t* ids, const int32_t* positions, const T* word,
+                                const T* pos, const T* type0, const T* gamma, const T* beta,
+                                float eps, T* out, int h) {
   extern __shared__ float row[];  // [h] then 32 for reductions
   float* red = row + h;
   const size_t r = blockIdx.x;
   const T* w = word + static_cast<size_t>(ids[r]) * h;
   const T* p = pos + static_cast<size_t>(positions[r]) * h;
-  for (int c = threadIdx.x; c < h; c += blockDim.x) row[c] = to_f(w[c]) + to_f(p[c]) + to_f(type0[c]);
+  for (int c = threadIdx.x; c < h; c += blockDim.x)
+    row[c] = to_f(w[c]) + to_f(p[c]) + to_f(type0[c]);
   __syncthreads();
   layer_norm_row(row, h, gamma, beta, eps, out + r * h, red);
 }
 
 // grid: rows. x [rows, h] in place.
 template <typename T>
-__global__ void add_ln_kernel(T* x, const T* residual, const T* gamma, const T* beta, float eps, int h) {
+__global__ void add_ln_kernel(T* x, const T* residual, const T* gamma, const T* beta, float eps,
+                              int h) {
   extern __shared__ float row[];
   float* red = row + h;
   const size_t r = blockIdx.x;
@@ -64,7 +67,8 @@ struct alignas(4 * sizeof(T)) Vec4 {
 // 4N values in registers, loaded as Vec4 (coalesced across the warp), so the row is read
 // and written once and no block-wide barrier is needed. 8 rows per 256-thread block.
 template <typename T, int N>
-__global__ void add_ln_warp_kernel(T* x, const T* residual, const T* gamma, const T* beta, float eps, int rows) {
+__global__ void add_ln_warp_kernel(T* x, const T* residual, const T* gamma, const T* beta,
+                                   float eps, int rows) {
   constexpr int h = 128 * N;
   const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
   if (row >= rows) return;
@@ -99,25 +103,31 @@ __global__ void add_ln_warp_kernel(T* x, const T* residual, const T* gamma, cons
     const Vec4<T> b = *reinterpret_cast<const Vec4<T>*>(beta + col);
     Vec4<T> o;
 #pragma unroll
-    for (int j = 0; j < 4; ++j) o.v[j] = from_f<T>((v[n][j] - mean) * rstd * to_f(g.v[j]) + to_f(b.v[j]));
+    for (int j = 0; j < 4; ++j)
+      o.v[j] = from_f<T>((v[n][j] - mean) * rstd * to_f(g.v[j]) + to_f(b.v[j]));
     *reinterpret_cast<Vec4<T>*>(xr + col) = o;
   }
 }
 
 template <typename T, int N>
-void launch_add_ln_warp(cudaStream_t st, void* x, const void* residual, const void* gamma, const void* beta,
-                        float eps, int rows) {
-  add_ln_warp_kernel<T, N><<<(rows + 7) / 8, 256, 0, st>>>(static_cast<T*>(x), static_cast<const T*>(residual),
-                                                           static_cast<const T*>(gamma),
-                                                           static_cast<const T*>(beta), eps, rows);
+void launch_add_ln_warp(cudaStream_t st, void* x, const void* residual, const void* gamma,
+                        const void* beta, float eps, int rows) {
+  add_ln_warp_kernel<T, N><<<(rows + 7) / 8, 256, 0, st>>>(
+      static_cast<T*>(x), static_cast<const T*>(residual), static_cast<const T*>(gamma),
+      static_cast<const T*>(beta), eps, rows);
 }
 
 __device__ __forceinline__ float activate(float v, int act) {
   switch (act) {
-    case 0: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));                             // GeluErf
-    case 1: return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));  // GeluTanh
-    case 2: return fmaxf(v, 0.0f);                                                                  // Relu
-    default: return tanhf(v);                                                                       // Tanh
+    case 0:
+      return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));  // GeluErf
+    case 1:
+      return 0.5f * v *
+             (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));  // GeluTanh
+    case 2:
+      return fmaxf(v, 0.0f);  // Relu
+    default:
+      return tanhf(v);  // Tanh
   }
 }
 
@@ -141,91 +151,110 @@ __global__ void act_vec_kernel(uint4* x, size_t vecs, int act) {
     uint4 v = x[i];
     T* e = reinterpret_cast<T*>(&v);
 #pragma unroll
-    for (int j = 0; j < static_cast<int>(16 / sizeof(T)); ++j) e[j] = from_f<T>(activate(to_f(e[j]), act));
+    for (int j = 0; j < static_cast<int>(16 / sizeof(T)); ++j)
+      e[j] = from_f<T>(activate(to_f(e[j]), act));
     x[i] = v;
   }
 }
 
 int act_code(Activation a) {
   switch (a) {
-    case Activation::GeluErf: return 0;
-    case Activation::GeluTanh: return 1;
-    case Activation::Relu: return 2;
-    case Activation::Tanh: return 3;
+    case Activation::GeluErf:
+      return 0;
+    case Activation::GeluTanh:
+      return 1;
+    case Activation::Relu:
+      return 2;
+    case Activation::Tanh:
+      return 3;
   }
   return 0;
 }
 
 }  // namespace
 
-void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t, const void* word,
-                      const void* pos, const void* type0, const void* gamma, const void* beta, float eps, void* out,
-                      int h) {
-  check(t >= 0 && h > 0, "gpu::embed_layer_norm", "bad shape t=" + std::to_string(t) + " h=" + std::to_string(h));
+void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t,
+                      const void* word, const void* pos, const void* type0, const void* gamma,
+                      const void* beta, float eps, void* out, int h) {
+  check(t >= 0 && h > 0, "gpu::embed_layer_norm",
+        "bad shape t=" + std::to_string(t) + " h=" + std::to_string(h));
   if (t == 0) return;
   const size_t shm = (static_cast<size_t>(h) + 32) * sizeof(float);
-  check(shm <= 48 * 1024, "gpu::embed_layer_norm", "hidden size " + std::to_string(h) + " above 12000");
+  check(shm <= 48 * 1024, "gpu::embed_layer_norm",
+        "hidden size " + std::to_string(h) + " above 12000");
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
-    embed_ln_kernel<T><<<t, kRowThreads, shm, raw(s)>>>(ids, positions, static_cast<const T*>(word),
-                                                        static_cast<const T*>(pos), static_cast<const T*>(type0),
-                                                        static_cast<const T*>(gamma), static_cast<const T*>(beta),
-                                                        eps, static_cast<T*>(out), h);
+    embed_ln_kernel<T><<<t, kRowThreads, shm, raw(s)>>>(
+        ids, positions, static_cast<const T*>(word), static_cast<const T*>(pos),
+        static_cast<const T*>(type0), static_cast<const T*>(gamma), static_cast<const T*>(beta),
+        eps, static_cast<T*>(out), h);
   });
   OFFRAMP_LAUNCHED("embed_layer_norm");
 }
 
-void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma, const void* beta, int rows,
-                    int h, float eps) {
-  check(rows >= 0 && h > 0, "gpu::add_layer_norm", "bad shape rows=" + std::to_string(rows) + " h=" + std::to_string(h));
+void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma,
+                    const void* beta, int rows, int h, float eps) {
+  check(rows >= 0 && h > 0, "gpu::add_layer_norm",
+        "bad shape rows=" + std::to_string(rows) + " h=" + std::to_string(h));
   if (rows == 0) return;
   if (h % 128 == 0 && h <= 1024) {  // the common sizes (128 ... 1024): warp per row
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
       cudaStream_t st = raw(s);
       switch (h / 128) {
-        case 1: return launch_add_ln_warp<T, 1>(st, x, residual, gamma, beta, eps, rows);
-        case 2: return launch_add_ln_warp<T, 2>(st, x, residual, gamma, beta, eps, rows);
-        case 3: return launch_add_ln_warp<T, 3>(st, x, residual, gamma, beta, eps, rows);
-        case 4: return launch_add_ln_warp<T, 4>(st, x, residual, gamma, beta, eps, rows);
-        case 5: return launch_add_ln_warp<T, 5>(st, x, residual, gamma, beta, eps, rows);
-        case 6: return launch_add_ln_warp<T, 6>(st, x, residual, gamma, beta, eps, rows);
-        case 7: return launch_add_ln_warp<T, 7>(st, x, residual, gamma, beta, eps, rows);
-        default: return launch_add_ln_warp<T, 8>(st, x, residual, gamma, beta, eps, rows);
+        case 1:
+          return launch_add_ln_warp<T, 1>(st, x, residual, gamma, beta, eps, rows);
+        case 2:
+          return launch_add_ln_warp<T, 2>(st, x, residual, gamma, beta, eps, rows);
+        case 3:
+          return launch_add_ln_warp<T, 3>(st, x, residual, gamma, beta, eps, rows);
+        case 4:
+          return launch_add_ln_warp<T, 4>(st, x, residual, gamma, beta, eps, rows);
+        case 5:
+          return launch_add_ln_warp<T, 5>(st, x, residual, gamma, beta, eps, rows);
+        case 6:
+          return launch_add_ln_warp<T, 6>(st, x, residual, gamma, beta, eps, rows);
+        case 7:
+          return launch_add_ln_warp<T, 7>(st, x, residual, gamma, beta, eps, rows);
+        default:
+          return launch_add_ln_warp<T, 8>(st, x, residual, gamma, beta, eps, rows);
       }
     });
     OFFRAMP_LAUNCHED("add_layer_norm");
     return;
   }
   const size_t shm = (static_cast<size_t>(h) + 32) * sizeof(float);
-  check(shm <= 48 * 1024, "gpu::add_layer_norm", "hidden size " + std::to_string(h) + " above 12000");
+  check(shm <= 48 * 1024, "gpu::add_layer_norm",
+        "hidden size " + std::to_string(h) + " above 12000");
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
-    add_ln_kernel<T><<<rows, kRowThreads, shm, raw(s)>>>(static_cast<T*>(x), static_cast<const T*>(residual),
-                                                         static_cast<const T*>(gamma), static_cast<const T*>(beta),
-                                                         eps, h);
+    add_ln_kernel<T><<<rows, kRowThreads, shm, raw(s)>>>(
+        static_cast<T*>(x), static_cast<const T*>(residual), static_cast<const T*>(gamma),
+        static_cast<const T*>(beta), eps, h);
   });
   OFFRAMP_LAUNCHED("add_layer_norm");
 }
 
-void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n, Activation act) {
-  check(rows >= 0 && n > 0, "gpu::bias_activation", "bad shape rows=" + std::to_string(rows) + " n=" + std::to_string(n));
+void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n,
+                     Activation act) {
+  check(rows >= 0 && n > 0, "gpu::bias_activation",
+        "bad shape rows=" + std::to_string(rows) + " n=" + std::to_string(n));
   const size_t total = static_cast<size_t>(rows) * n;
   if (total == 0) return;
   const size_t per_vec = 16 / dtype_size(dt);
   if (bias == nullptr && total % per_vec == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
-      act_vec_kernel<T><<<blocks_for(total / per_vec, 256), 256, 0, raw(s)>>>(static_cast<uint4*>(x), total / per_vec,
-                                                                              act_code(act));
+      act_vec_kernel<T><<<blocks_for(total / per_vec, 256), 256, 0, raw(s)>>>(
+          static_cast<uint4*>(x), total / per_vec, act_code(act));
     });
     OFFRAMP_LAUNCHED("bias_activation");
     return;
   }
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
-    bias_act_kernel<T><<<blocks_for(total, 256), 256, 0, raw(s)>>>(static_cast<T*>(x), static_cast<const T*>(bias),
-                                                                     total, n, act_code(act));
+    bias_act_kernel<T><<<blocks_for(total, 256), 256, 0, raw(s)>>>(
+        static_cast<T*>(x), static_cast<const T*>(bias), total, n, act_code(act));
   });
   OFFRAMP_LAUNCHED("bias_activation");
 }

@@ -38,12 +38,13 @@ __device__ void pool_row(const T* hidden, const int* offsets, int s, int h, bool
 // act [h] = tanh(dense) already in shared memory: classifier, softmax(z / T), confidence and
 // the exit decision for sequence s (kernels::temperature_softmax and engine::decide_exit are
 // the host originals). z: [labels] shared, red: [32] shared. Called by the whole block.
-__device__ void finish_head(const float* act, int h, const float* cls_w, const float* cls_b, int labels,
-                            float temperature, const ExitRule& rule, const ExitOutputs& out, int s, float* z,
-                            float* red) {
+__device__ void finish_head(const float* act, int h, const float* cls_w, const float* cls_b,
+                            int labels, float temperature, const ExitRule& rule,
+                            const ExitOutputs& out, int s, float* z, float* red) {
   for (int k = 0; k < labels; ++k) {
     float v = 0.0f;
-    for (int c = threadIdx.x; c < h; c += blockDim.x) v += act[c] * cls_w[static_cast<size_t>(k) * h + c];
+    for (int c = threadIdx.x; c < h; c += blockDim.x)
+      v += act[c] * cls_w[static_cast<size_t>(k) * h + c];
     v = block_sum(v, red);
     if (threadIdx.x == 0) z[k] = v + cls_b[k];
   }
@@ -84,9 +85,10 @@ __device__ void finish_head(const float* act, int h, const float* cls_w, const f
 // z [labels], red [32] (FP32). Warp w computes dense outputs j = w, w + 8, ...; its lanes
 // stride over row j of dense_w (coalesced).
 template <typename T>
-__global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bool mean, const T* dense_w,
-                                  const T* dense_b, const float* cls_w, const float* cls_b, int labels,
-                                  float temperature, ExitRule rule, ExitOutputs out) {
+__global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bool mean,
+                                  const T* dense_w, const T* dense_b, const float* cls_w,
+                                  const float* cls_b, int labels, float temperature, ExitRule rule,
+                                  ExitOutputs out) {
   extern __shared__ float sm[];
   float* pooled = sm;
   float* act = pooled + h;
@@ -112,20 +114,22 @@ template <typename T>
 __global__ void pool_kernel(const T* hidden, const int* offsets, int h, bool mean, T* pooled) {
   extern __shared__ float p[];
   pool_row(hidden, offsets, blockIdx.x, h, mean, p);
-  for (int c = threadIdx.x; c < h; c += blockDim.x) pooled[static_cast<size_t>(blockIdx.x) * h + c] = from_f<T>(p[c]);
+  for (int c = threadIdx.x; c < h; c += blockDim.x)
+    pooled[static_cast<size_t>(blockIdx.x) * h + c] = from_f<T>(p[c]);
 }
 
 // grid: batch; dense [batch, h] (the dense GEMM's output, bias included). Shared: act [h],
 // z [labels], red [32].
 template <typename T>
-__global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, const float* cls_b, int labels,
-                                   float temperature, ExitRule rule, ExitOutputs out) {
+__global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, const float* cls_b,
+                                   int labels, float temperature, ExitRule rule, ExitOutputs out) {
   extern __shared__ float sm[];
   float* act = sm;
   float* z = sm + h;
   float* red = z + labels;
   const int s = blockIdx.x;
-  for (int c = threadIdx.x; c < h; c += blockDim.x) act[c] = tanhf(to_f(dense[static_cast<size_t>(s) * h + c]));
+  for (int c = threadIdx.x; c < h; c += blockDim.x)
+    act[c] = tanhf(to_f(dense[static_cast<size_t>(s) * h + c]));
   __syncthreads();
   finish_head(act, h, cls_w, cls_b, labels, temperature, rule, out, s, z, red);
 }
@@ -133,7 +137,8 @@ __global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, co
 }  // namespace
 
 void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
-               const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense, const ExitOutputs& out) {
+               const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense,
+               const ExitOutputs& out) {
   check(batch >= 0 && h > 0 && head.labels > 0, "gpu::exit_head", "bad shape");
   check(head.temperature > 0.0f, "gpu::exit_head", "temperature must be > 0");
   if (batch == 0) return;
@@ -144,23 +149,25 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
     if (fused) {
-      head_fused_kernel<T><<<batch, 256, shm, raw(s)>>>(static_cast<const T*>(hidden), offsets, h, mean,
-                                                        static_cast<const T*>(head.dense_w),
-                                                        static_cast<const T*>(head.dense_b), head.cls_w, head.cls_b,
-                                                        head.labels, head.temperature, rule, out);
+      head_fused_kernel<T><<<batch, 256, shm, raw(s)>>>(
+          static_cast<const T*>(hidden), offsets, h, mean, static_cast<const T*>(head.dense_w),
+          static_cast<const T*>(head.dense_b), head.cls_w, head.cls_b, head.labels,
+          head.temperature, rule, out);
     } else {
-      pool_kernel<T><<<batch, 256, h * sizeof(float), raw(s)>>>(static_cast<const T*>(hidden), offsets, h, mean,
-                                                                static_cast<T*>(pooled));
+      pool_kernel<T><<<batch, 256, h * sizeof(float), raw(s)>>>(
+          static_cast<const T*>(hidden), offsets, h, mean, static_cast<T*>(pooled));
     }
   });
   OFFRAMP_LAUNCHED("exit_head");
   if (fused) return;
-  check(pooled && dense, "gpu::exit_head", "a batch this large needs the pooled and dense scratch buffers");
+  check(pooled && dense, "gpu::exit_head",
+        "a batch this large needs the pooled and dense scratch buffers");
   linear(s, dt, pooled, head.dense_w, head.dense_b, dense, batch, h, h, Epilogue::Bias);
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
-    head_finish_kernel<T><<<batch, 128, shm, raw(s)>>>(static_cast<const T*>(dense), h, head.cls_w, head.cls_b,
-                                                        head.labels, head.temperature, rule, out);
+    head_finish_kernel<T><<<batch, 128, shm, raw(s)>>>(static_cast<const T*>(dense), h, head.cls_w,
+                                                       head.cls_b, head.labels, head.temperature,
+                                                       rule, out);
   });
   OFFRAMP_LAUNCHED("exit_head finish");
 }

@@ -12,18 +12,24 @@ namespace {
 
 cudaDataType_t cuda_type(DType dt) {
   switch (dt) {
-    case DType::F32: return CUDA_R_32F;
-    case DType::F16: return CUDA_R_16F;
-    case DType::BF16: return CUDA_R_16BF;
+    case DType::F32:
+      return CUDA_R_32F;
+    case DType::F16:
+      return CUDA_R_16F;
+    case DType::BF16:
+      return CUDA_R_16BF;
   }
   return CUDA_R_32F;
 }
 
 cublasLtEpilogue_t lt_epilogue(Epilogue e) {
   switch (e) {
-    case Epilogue::None: return CUBLASLT_EPILOGUE_DEFAULT;
-    case Epilogue::Bias: return CUBLASLT_EPILOGUE_BIAS;
-    case Epilogue::BiasGeluTanh: return CUBLASLT_EPILOGUE_GELU_BIAS;  // tanh approximation
+    case Epilogue::None:
+      return CUBLASLT_EPILOGUE_DEFAULT;
+    case Epilogue::Bias:
+      return CUBLASLT_EPILOGUE_BIAS;
+    case Epilogue::BiasGeluTanh:
+      return CUBLASLT_EPILOGUE_GELU_BIAS;  // tanh approximation
   }
   return CUBLASLT_EPILOGUE_DEFAULT;
 }
@@ -37,10 +43,12 @@ GemmPlan make_plan(Stream::Impl& im, DType dt, int m, int n, int k, Epilogue e) 
   OFFRAMP_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
   OFFRAMP_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
   const cublasLtEpilogue_t epi = lt_epilogue(e);
-  OFFRAMP_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+  OFFRAMP_CUBLAS(
+      cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
   if (e != Epilogue::None) {
     const cudaDataType_t bt = t;
-    OFFRAMP_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt));
+    OFFRAMP_CUBLAS(
+        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt));
   }
   OFFRAMP_CUBLAS(cublasLtMatrixLayoutCreate(&p.a, t, k, n, k));  // w: column-major [k, n]
   OFFRAMP_CUBLAS(cublasLtMatrixLayoutCreate(&p.b, t, k, m, k));  // x: column-major [k, m]
@@ -49,17 +57,22 @@ GemmPlan make_plan(Stream::Impl& im, DType dt, int m, int n, int k, Epilogue e) 
   cublasLtMatmulPreference_t pref = nullptr;
   OFFRAMP_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
   const size_t ws = im.gemm_workspace.bytes();
-  OFFRAMP_CUBLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+  OFFRAMP_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(im.lt, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+  const cublasStatus_t st =
+      cublasLtMatmulAlgoGetHeuristic(im.lt, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
-    cublasLtMatrixLayoutDestroy(p.a), cublasLtMatrixLayoutDestroy(p.b), cublasLtMatrixLayoutDestroy(p.c);
+    cublasLtMatrixLayoutDestroy(p.a), cublasLtMatrixLayoutDestroy(p.b),
+        cublasLtMatrixLayoutDestroy(p.c);
     cublasLtMatmulDescDestroy(p.op);
-    throw KernelError(std::string("cuBLASLt has no algorithm for a ") + dtype_name(dt) + " GEMM of m=" +
-                      std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
-                      (st != CUBLAS_STATUS_SUCCESS ? std::string(": ") + cublasLtGetStatusString(st) : std::string()));
+    throw KernelError(std::string("cuBLASLt has no algorithm for a ") + dtype_name(dt) +
+                      " GEMM of m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                      " k=" + std::to_string(k) +
+                      (st != CUBLAS_STATUS_SUCCESS ? std::string(": ") + cublasLtGetStatusString(st)
+                                                   : std::string()));
   }
   p.algo = result.algo;
   return p;
@@ -67,10 +80,10 @@ GemmPlan make_plan(Stream::Impl& im, DType dt, int m, int n, int k, Epilogue e) 
 
 }  // namespace
 
-void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m, int n, int k,
-            Epilogue epilogue) {
-  check(m >= 0 && n > 0 && k > 0, "gpu::linear", "bad shape m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                                                     " k=" + std::to_string(k));
+void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m,
+            int n, int k, Epilogue epilogue) {
+  check(m >= 0 && n > 0 && k > 0, "gpu::linear",
+        "bad shape m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
   check(x && w && y, "gpu::linear", "null tensor");
   check(epilogue == Epilogue::None || bias, "gpu::linear", "this epilogue needs a bias");
   if (m == 0) return;
@@ -80,7 +93,8 @@ void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias,
   if (it == im.plans.end()) {
     if (im.plans.size() > 4096) {  // token counts vary per request; keep the cache bounded
       for (auto& [kk, p] : im.plans) {
-        cublasLtMatrixLayoutDestroy(p.a), cublasLtMatrixLayoutDestroy(p.b), cublasLtMatrixLayoutDestroy(p.c);
+        cublasLtMatrixLayoutDestroy(p.a), cublasLtMatrixLayoutDestroy(p.b),
+            cublasLtMatrixLayoutDestroy(p.c);
         cublasLtMatmulDescDestroy(p.op);
       }
       im.plans.clear();
@@ -89,7 +103,8 @@ void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias,
   }
   GemmPlan& p = it->second;
   if (epilogue != Epilogue::None)
-    OFFRAMP_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    OFFRAMP_CUBLAS(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                                  sizeof bias));
   const float alpha = 1.0f, beta = 0.0f;
   OFFRAMP_CUBLAS(cublasLtMatmul(im.lt, p.op, &alpha, w, p.a, x, p.b, &beta, y, p.c, y, p.c, &p.algo,
                                 im.gemm_workspace.data(), im.gemm_workspace.bytes(), im.stream));

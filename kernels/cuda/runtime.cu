@@ -8,21 +8,26 @@ namespace offramp::kernels::gpu {
 
 void throw_cuda(cudaError_t e, const char* call, const char* file, int line) {
   (void)cudaGetLastError();  // clear a sticky launch error so the next call reports its own
-  throw KernelError(std::string("CUDA error in ") + call + " (" + file + ":" + std::to_string(line) +
-                    "): " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
+  throw KernelError(std::string("CUDA error in ") + call + " (" + file + ":" +
+                    std::to_string(line) + "): " + cudaGetErrorName(e) + ": " +
+                    cudaGetErrorString(e));
 }
 
 void throw_cublas(cublasStatus_t s, const char* call, const char* file, int line) {
-  throw KernelError(std::string("cuBLAS error in ") + call + " (" + file + ":" + std::to_string(line) +
-                    "): " + cublasLtGetStatusName(s) + ": " + cublasLtGetStatusString(s));
+  throw KernelError(std::string("cuBLAS error in ") + call + " (" + file + ":" +
+                    std::to_string(line) + "): " + cublasLtGetStatusName(s) + ": " +
+                    cublasLtGetStatusString(s));
 }
 
 size_t dtype_size(DType dt) { return dt == DType::F32 ? 4 : 2; }
 const char* dtype_name(DType dt) {
   switch (dt) {
-    case DType::F32: return "fp32";
-    case DType::F16: return "fp16";
-    case DType::BF16: return "bf16";
+    case DType::F32:
+      return "fp32";
+    case DType::F16:
+      return "fp16";
+    case DType::BF16:
+      return "bf16";
   }
   return "?";
 }
@@ -38,12 +43,14 @@ int device_count() {
 }
 
 std::string device_description() {
-  if (device_count() == 0) throw KernelError("no CUDA device is present (cudaGetDeviceCount found none)");
+  if (device_count() == 0)
+    throw KernelError("no CUDA device is present (cudaGetDeviceCount found none)");
   cudaDeviceProp p{};
   OFFRAMP_CUDA(cudaGetDeviceProperties(&p, 0));
   char buf[96];
   std::snprintf(buf, sizeof buf, " (sm_%d%d, %.0f GiB, %d SMs)", p.major, p.minor,
-                static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024 * 1024), p.multiProcessorCount);
+                static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024 * 1024),
+                p.multiProcessorCount);
   return std::string(p.name) + buf;
 }
 
@@ -56,9 +63,10 @@ Buffer::Buffer(size_t bytes, const char* what) : bytes_(bytes) {
     (void)cudaMemGetInfo(&free_b, &total_b);
     p_ = nullptr;
     char buf[320];
-    std::snprintf(buf, sizeof buf, "cudaMalloc of %.1f MiB for %s failed: %s (%.1f MiB free of %.1f MiB)",
-                  static_cast<double>(bytes) / 1048576.0, what, cudaGetErrorString(e),
-                  static_cast<double>(free_b) / 1048576.0, static_cast<double>(total_b) / 1048576.0);
+    std::snprintf(
+        buf, sizeof buf, "cudaMalloc of %.1f MiB for %s failed: %s (%.1f MiB free of %.1f MiB)",
+        static_cast<double>(bytes) / 1048576.0, what, cudaGetErrorString(e),
+        static_cast<double>(free_b) / 1048576.0, static_cast<double>(total_b) / 1048576.0);
     throw KernelError(buf);
   }
 }
@@ -79,7 +87,8 @@ Stream::Impl::~Impl() {
   for (auto& [key, exec] : graphs)
     if (exec) cudaGraphExecDestroy(exec);
   for (auto& [key, plan] : plans) {
-    cublasLtMatrixLayoutDestroy(plan.a), cublasLtMatrixLayoutDestroy(plan.b), cublasLtMatrixLayoutDestroy(plan.c);
+    cublasLtMatrixLayoutDestroy(plan.a), cublasLtMatrixLayoutDestroy(plan.b),
+        cublasLtMatrixLayoutDestroy(plan.c);
     cublasLtMatmulDescDestroy(plan.op);
   }
   if (pinned) cudaFreeHost(pinned);
@@ -88,7 +97,8 @@ Stream::Impl::~Impl() {
 }
 
 Stream::Stream() : impl_(std::make_unique<Impl>()) {
-  if (device_count() == 0) throw KernelError("no CUDA device is present: cannot create a GPU stream");
+  if (device_count() == 0)
+    throw KernelError("no CUDA device is present: cannot create a GPU stream");
   OFFRAMP_CUDA(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking));
   OFFRAMP_CUBLAS(cublasLtCreate(&impl_->lt));
   impl_->gemm_workspace = Buffer(32u << 20, "the cuBLASLt workspace");

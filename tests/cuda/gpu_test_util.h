@@ -16,15 +16,17 @@ namespace offramp::test {
 namespace gpu = kernels::gpu;
 
 // Skips the test, saying why, when no GPU can run it.
-#define OFFRAMP_REQUIRE_GPU()                                                                             \
-  do {                                                                                                    \
-    if (::offramp::kernels::gpu::device_count() == 0)                                                     \
-      GTEST_SKIP() << (::offramp::kernels::cuda_compiled()                                                \
-                           ? "no CUDA device present (cudaGetDeviceCount found none): GPU test not run"   \
-                           : "this build has no CUDA backend (OFFRAMP_WITH_CUDA=OFF): GPU test not run"); \
+#define OFFRAMP_REQUIRE_GPU()                                                                    \
+  do {                                                                                           \
+    if (::offramp::kernels::gpu::device_count() == 0)                                            \
+      GTEST_SKIP()                                                                               \
+          << (::offramp::kernels::cuda_compiled()                                                \
+                  ? "no CUDA device present (cudaGetDeviceCount found none): GPU test not run"   \
+                  : "this build has no CUDA backend (OFFRAMP_WITH_CUDA=OFF): GPU test not run"); \
   } while (0)
 
-inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f,
+                                        float hi = 1.0f) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> v(n);
@@ -38,14 +40,18 @@ struct DevTensor {
   size_t n;
   gpu::Buffer buf;
   DevTensor(gpu::Stream& s, gpu::DType dtype, const std::vector<float>& host)
-      : dt(dtype), n(host.size()), buf(std::max<size_t>(host.size(), 1) * gpu::dtype_size(dtype), "test tensor") {
+      : dt(dtype),
+        n(host.size()),
+        buf(std::max<size_t>(host.size(), 1) * gpu::dtype_size(dtype), "test tensor") {
     gpu::Buffer staging(std::max<size_t>(n, 1) * sizeof(float), "test staging");
     gpu::copy_to_device(s, staging.data(), host.data(), n * sizeof(float));
     gpu::convert_from_f32(s, dt, staging.as<float>(), buf.data(), n);
     s.synchronize();
   }
   DevTensor(gpu::Stream& s, gpu::DType dtype, size_t count)
-      : dt(dtype), n(count), buf(std::max<size_t>(count, 1) * gpu::dtype_size(dtype), "test tensor") {
+      : dt(dtype),
+        n(count),
+        buf(std::max<size_t>(count, 1) * gpu::dtype_size(dtype), "test tensor") {
     gpu::poison(s, dt, buf.data(), n);
   }
   std::vector<float> host(gpu::Stream& s) const {
@@ -96,9 +102,12 @@ inline double scaled_error(const std::vector<float>& a, const std::vector<float>
 // everywhere, so the storage rounding of inputs and output dominates.
 inline double tolerance(gpu::DType dt, double fp32 = 2e-5) {
   switch (dt) {
-    case gpu::DType::F32: return fp32;
-    case gpu::DType::F16: return 4e-3;
-    case gpu::DType::BF16: return 3e-2;
+    case gpu::DType::F32:
+      return fp32;
+    case gpu::DType::F16:
+      return 4e-3;
+    case gpu::DType::BF16:
+      return 3e-2;
   }
   return 0;
 }
@@ -110,7 +119,8 @@ inline const std::vector<gpu::DType>& all_dtypes() {
 
 // Sequence lengths for packed batches: the grid the issue names plus a mixed batch of 300.
 inline std::vector<std::vector<int>> length_grid() {
-  std::vector<std::vector<int>> g{{1}, {2}, {63}, {64}, {65}, {511}, {512}, {1, 512, 2, 64, 65, 63}};
+  std::vector<std::vector<int>> g{{1},  {2},   {63},  {64},
+                                  {65}, {511}, {512}, {1, 512, 2, 64, 65, 63}};
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> len(1, 140);
   std::vector<int> mixed(300);

@@ -41,24 +41,31 @@ std::vector<std::string> texts(size_t n) {
 
 double logit_tolerance(Precision p) {
   switch (p) {
-    case Precision::F16: return 0.05;
-    case Precision::BF16: return 0.25;
-    default: return 1e-3;
+    case Precision::F16:
+      return 0.05;
+    case Precision::BF16:
+      return 0.25;
+    default:
+      return 1e-3;
   }
 }
 
 gpu::DType to_dtype(Precision p) {
-  return p == Precision::F32 ? gpu::DType::F32 : p == Precision::BF16 ? gpu::DType::BF16 : gpu::DType::F16;
+  return p == Precision::F32    ? gpu::DType::F32
+         : p == Precision::BF16 ? gpu::DType::BF16
+                                : gpu::DType::F16;
 }
 
 // Per input and exit: the max-prob confidence after the model's temperature.
-std::vector<std::vector<float>> confidences(const Classifier& clf, const std::vector<ExitTrace>& trace) {
+std::vector<std::vector<float>> confidences(const Classifier& clf,
+                                            const std::vector<ExitTrace>& trace) {
   std::vector<std::vector<float>> out;
   for (const auto& t : trace) {
     std::vector<float> c;
     for (size_t e = 0; e < t.logits.size(); ++e) {
       std::vector<float> p(t.logits[e].size());
-      kernels::temperature_softmax(t.logits[e].data(), static_cast<int>(p.size()), clf.info().exits[e].temperature, p.data());
+      kernels::temperature_softmax(t.logits[e].data(), static_cast<int>(p.size()),
+                                   clf.info().exits[e].temperature, p.data());
       c.push_back(*std::max_element(p.begin(), p.end()));
     }
     out.push_back(c);
@@ -83,9 +90,11 @@ TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
     ASSERT_EQ(tc[i].logits.size(), tg[i].logits.size());
     for (size_t e = 0; e < tc[i].logits.size(); ++e)
       for (size_t k = 0; k < tc[i].logits[e].size(); ++k)
-        max_diff = std::max(max_diff, static_cast<double>(std::fabs(tc[i].logits[e][k] - tg[i].logits[e][k])));
+        max_diff = std::max(
+            max_diff, static_cast<double>(std::fabs(tc[i].logits[e][k] - tg[i].logits[e][k])));
   }
-  std::cout << "[ info ] " << gpu::dtype_name(to_dtype(prec)) << ": max |logit diff| GPU vs CPU over " << tc.size()
+  std::cout << "[ info ] " << gpu::dtype_name(to_dtype(prec))
+            << ": max |logit diff| GPU vs CPU over " << tc.size()
             << " inputs and every exit: " << max_diff << "\n";
   EXPECT_LE(max_diff, logit_tolerance(prec));
 
@@ -95,7 +104,8 @@ TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
   double conf_gap = 0;
   for (size_t i = 0; i < cc.size(); ++i) {
     first.push_back(cc[i][0]);
-    for (size_t e = 0; e < cc[i].size(); ++e) conf_gap = std::max(conf_gap, static_cast<double>(std::fabs(cc[i][e] - cg[i][e])));
+    for (size_t e = 0; e < cc[i].size(); ++e)
+      conf_gap = std::max(conf_gap, static_cast<double>(std::fabs(cc[i][e] - cg[i][e])));
   }
   std::nth_element(first.begin(), first.begin() + first.size() / 2, first.end());
   // The margin is 1e-3; in FP16/BF16 the confidences themselves differ by up to
@@ -121,12 +131,17 @@ TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
     }
     std::cout << "[ info ] threshold " << threshold << ": " << compared << " of " << rc.size()
               << " inputs compared (margin " << margin << ")\n";
-    EXPECT_GE(compared, rc.size() * 8 / 10) << "too many inputs near the threshold for the test to mean anything";
+    // BF16's 8-bit mantissa widens the margin, so fewer inputs are far enough from it.
+    const size_t want = prec == Precision::BF16 ? rc.size() / 2 : rc.size() * 8 / 10;
+    EXPECT_GE(compared, want) << "too many inputs near the threshold for the test to mean anything";
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Precisions, CudaVsCpu, ::testing::Values(Precision::F32, Precision::F16, Precision::BF16),
-                         [](const auto& info) { return std::string(gpu::dtype_name(to_dtype(info.param))); });
+INSTANTIATE_TEST_SUITE_P(Precisions, CudaVsCpu,
+                         ::testing::Values(Precision::F32, Precision::F16, Precision::BF16),
+                         [](const auto& info) {
+                           return std::string(gpu::dtype_name(to_dtype(info.param)));
+                         });
 
 TEST(CudaEngine, HiddenStatesMatchTheCpuEncoderLayerByLayer) {
   OFFRAMP_REQUIRE_GPU();
@@ -184,17 +199,46 @@ TEST(CudaEngine, GraphCaptureAndReplayGiveTheDirectResults) {
   for (double threshold : {0.6, 2.0}) {
     ClassifyOptions o;
     o.threshold = threshold;
-    const auto direct = clf.classify(in, o), captured = clf.classify(in, o), replayed = clf.classify(in, o);
-    const auto single = clf.classify(in[0], o), single2 = clf.classify(in[0], o), single3 = clf.classify(in[0], o);
+    const auto direct = clf.classify(in, o), captured = clf.classify(in, o),
+               replayed = clf.classify(in, o);
+    const auto single = clf.classify(in[0], o), single2 = clf.classify(in[0], o),
+               single3 = clf.classify(in[0], o);
     for (size_t i = 0; i < in.size(); ++i)
       for (const auto* r : {&captured[i], &replayed[i]}) {
-        EXPECT_EQ(r->exit_layer, direct[i].exit_layer) << "input " << i << " threshold " << threshold;
+        EXPECT_EQ(r->exit_layer, direct[i].exit_layer)
+            << "input " << i << " threshold " << threshold;
         EXPECT_EQ(r->logits, direct[i].logits) << "input " << i << " threshold " << threshold;
       }
     for (const auto* r : {&single2, &single3}) {
       EXPECT_EQ(r->exit_layer, single.exit_layer);
       EXPECT_EQ(r->logits, single.logits);
     }
+  }
+}
+
+// Large chunks are split over two lanes (streams); one lane runs them whole. Same exits and
+// labels, logits within FP16 noise (the halves' GEMMs may take other cuBLASLt algorithms).
+TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto m = engine::load_model_dir(model_dir());
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& t : texts(200)) ids.push_back(m.tokenizer->encode(t, 128));
+  engine::BatchOptions bo;
+  bo.policy.threshold = 0.8;
+  std::vector<std::vector<engine::SequenceResult>> runs;
+  for (int lanes : {1, 2}) {
+    engine::GpuOptions go;
+    go.lanes = lanes;
+    const engine::GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
+    runs.push_back(g.run(ids, bo));
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (std::fabs(runs[0][i].confidence - 0.8) < 5e-3) continue;  // too close to call in FP16
+    EXPECT_EQ(runs[0][i].exit_layer, runs[1][i].exit_layer) << "input " << i;
+    EXPECT_EQ(runs[0][i].label, runs[1][i].label) << "input " << i;
+    EXPECT_DOUBLE_EQ(runs[0][i].flops, runs[1][i].flops) << "input " << i;
+    for (size_t k = 0; k < runs[0][i].logits.size() && runs[0][i].exit_layer == runs[1][i].exit_layer; ++k)
+      EXPECT_NEAR(runs[0][i].logits[k], runs[1][i].logits[k], 0.02) << "input " << i;
   }
 }
 
@@ -263,7 +307,8 @@ TEST(CudaEngineErrors, HalfPrecisionOnTheCpuAndATinyGpuBudgetAreClearErrors) {
     EXPECT_NE(std::string(e.what()).find("FP32 only"), std::string::npos) << e.what();
   }
   if (gpu::device_count() == 0) return;
-  EXPECT_THROW((void)Classifier::load(d, {.device = Device::Cuda, .gpu_max_batch_tokens = 8}), Error);
+  EXPECT_THROW((void)Classifier::load(d, {.device = Device::Cuda, .gpu_max_batch_tokens = 8}),
+               Error);
 }
 
 }  // namespace

@@ -21,8 +21,8 @@
 namespace offramp::test {
 namespace {
 
-using kernels::Device;
 using gpu::DType;
+using kernels::Device;
 
 std::string name(DType dt) { return gpu::dtype_name(dt); }
 
@@ -41,16 +41,18 @@ TEST(CudaLinear, MatchesCpuOverShapesDtypesAndEpilogues) {
         const auto b = rounded(s, dt, random_vector(n, seed++));
         DevTensor dx(s, dt, x), dw(s, dt, w), db(s, dt, b);
         for (auto epi : {gpu::Epilogue::None, gpu::Epilogue::Bias, gpu::Epilogue::BiasGeluTanh}) {
-          if (epi == gpu::Epilogue::None && m > 65) continue;  // the bias cases cover the large shapes
+          if (epi == gpu::Epilogue::None && m > 65)
+            continue;  // the bias cases cover the large shapes
           std::vector<float> ref(size_t(m) * n);
-          kernels::linear(Device::Cpu, x.data(), w.data(), epi == gpu::Epilogue::None ? nullptr : b.data(), ref.data(),
-                          m, n, k);
-          if (epi == gpu::Epilogue::BiasGeluTanh) kernels::activation(Device::Cpu, ref.data(), m, n, kernels::Activation::GeluTanh);
+          kernels::linear(Device::Cpu, x.data(), w.data(),
+                          epi == gpu::Epilogue::None ? nullptr : b.data(), ref.data(), m, n, k);
+          if (epi == gpu::Epilogue::BiasGeluTanh)
+            kernels::activation(Device::Cpu, ref.data(), m, n, kernels::Activation::GeluTanh);
           DevTensor dy(s, dt, ref.size());
           gpu::linear(s, dt, dx.data(), dw.data(), db.data(), dy.data(), m, n, k, epi);
           const double err = scaled_error(dy.host(s), ref);
           EXPECT_LE(err, tolerance(dt, 1e-5)) << name(dt) << " m=" << m << " n=" << n << " k=" << k
-                                             << " epilogue=" << static_cast<int>(epi);
+                                              << " epilogue=" << static_cast<int>(epi);
         }
       }
 }
@@ -62,8 +64,10 @@ TEST(CudaLinear, ZeroRowsIsANoOpAndBadShapesThrow) {
   DevTensor y(s, DType::F16, 64);
   gpu::linear(s, DType::F16, w.data(), w.data(), b.data(), y.data(), 0, 64, 32);
   for (float v : y.host(s)) EXPECT_TRUE(std::isnan(v));  // untouched
-  EXPECT_THROW(gpu::linear(s, DType::F16, w.data(), w.data(), b.data(), y.data(), 1, 0, 32), kernels::KernelError);
-  EXPECT_THROW(gpu::linear(s, DType::F16, w.data(), w.data(), nullptr, y.data(), 1, 64, 32, gpu::Epilogue::Bias),
+  EXPECT_THROW(gpu::linear(s, DType::F16, w.data(), w.data(), b.data(), y.data(), 1, 0, 32),
+               kernels::KernelError);
+  EXPECT_THROW(gpu::linear(s, DType::F16, w.data(), w.data(), nullptr, y.data(), 1, 64, 32,
+                           gpu::Epilogue::Bias),
                kernels::KernelError);
 }
 
@@ -76,21 +80,27 @@ TEST(CudaEmbedding, GatherPlusLayerNormMatchesCpu) {
       for (int t : {1, 2, 63, 65, 512, 2000}) {
         std::mt19937 rng(static_cast<uint32_t>(t * 7 + h));
         std::vector<int32_t> ids(t), pos(t);
-        for (int i = 0; i < t; ++i) ids[i] = static_cast<int32_t>(rng() % vocab), pos[i] = static_cast<int32_t>(rng() % max_pos);
+        for (int i = 0; i < t; ++i)
+          ids[i] = static_cast<int32_t>(rng() % vocab),
+          pos[i] = static_cast<int32_t>(rng() % max_pos);
         const auto word = rounded(s, dt, random_vector(size_t(vocab) * h, 11));
         const auto posv = rounded(s, dt, random_vector(size_t(max_pos) * h, 12));
         const auto type0 = rounded(s, dt, random_vector(h, 13));
-        const auto g = rounded(s, dt, random_vector(h, 14, 0.5f, 1.5f)), b = rounded(s, dt, random_vector(h, 15));
+        const auto g = rounded(s, dt, random_vector(h, 14, 0.5f, 1.5f)),
+                   b = rounded(s, dt, random_vector(h, 15));
         std::vector<float> ref(size_t(t) * h);
-        kernels::embed(Device::Cpu, ids.data(), pos.data(), t, word.data(), vocab, posv.data(), max_pos, type0.data(),
-                       ref.data(), h);
+        kernels::embed(Device::Cpu, ids.data(), pos.data(), t, word.data(), vocab, posv.data(),
+                       max_pos, type0.data(), ref.data(), h);
         kernels::add_layer_norm(Device::Cpu, ref.data(), nullptr, g.data(), b.data(), t, h, 1e-12f);
-        DevTensor dword(s, dt, word), dpos(s, dt, posv), dtype0(s, dt, type0), dg(s, dt, g), db(s, dt, b);
+        DevTensor dword(s, dt, word), dpos(s, dt, posv), dtype0(s, dt, type0), dg(s, dt, g),
+            db(s, dt, b);
         DevTensor out(s, dt, ref.size());
         auto did = upload_raw(s, ids), dpid = upload_raw(s, pos);
-        gpu::embed_layer_norm(s, dt, did.as<int32_t>(), dpid.as<int32_t>(), t, dword.data(), dpos.data(),
-                              dtype0.data(), dg.data(), db.data(), 1e-12f, out.data(), h);
-        EXPECT_LE(scaled_error(out.host(s), ref), tolerance(dt)) << name(dt) << " t=" << t << " h=" << h;
+        gpu::embed_layer_norm(s, dt, did.as<int32_t>(), dpid.as<int32_t>(), t, dword.data(),
+                              dpos.data(), dtype0.data(), dg.data(), db.data(), 1e-12f, out.data(),
+                              h);
+        EXPECT_LE(scaled_error(out.host(s), ref), tolerance(dt))
+            << name(dt) << " t=" << t << " h=" << h;
       }
 }
 
@@ -104,12 +114,14 @@ TEST(CudaLayerNorm, ResidualAddPlusLayerNormMatchesCpu) {
         for (bool residual : {false, true}) {
           const auto x = rounded(s, dt, random_vector(size_t(rows) * h, 21, -3.0f, 3.0f));
           const auto r = rounded(s, dt, random_vector(size_t(rows) * h, 22));
-          const auto g = rounded(s, dt, random_vector(h, 23, 0.5f, 1.5f)), b = rounded(s, dt, random_vector(h, 24));
+          const auto g = rounded(s, dt, random_vector(h, 23, 0.5f, 1.5f)),
+                     b = rounded(s, dt, random_vector(h, 24));
           std::vector<float> ref = x;
-          kernels::add_layer_norm(Device::Cpu, ref.data(), residual ? r.data() : nullptr, g.data(), b.data(), rows, h,
-                                  1e-12f);
+          kernels::add_layer_norm(Device::Cpu, ref.data(), residual ? r.data() : nullptr, g.data(),
+                                  b.data(), rows, h, 1e-12f);
           DevTensor dx(s, dt, x), dr(s, dt, r), dg(s, dt, g), db(s, dt, b);
-          gpu::add_layer_norm(s, dt, dx.data(), residual ? dr.data() : nullptr, dg.data(), db.data(), rows, h, 1e-12f);
+          gpu::add_layer_norm(s, dt, dx.data(), residual ? dr.data() : nullptr, dg.data(),
+                              db.data(), rows, h, 1e-12f);
           EXPECT_LE(scaled_error(dx.host(s), ref), tolerance(dt))
               << name(dt) << " rows=" << rows << " h=" << h << " residual=" << residual;
         }
@@ -136,7 +148,8 @@ TEST(CudaActivation, BiasPlusEachActivationMatchesCpu) {
             DevTensor dx(s, dt, x), db(s, dt, b);
             gpu::bias_activation(s, dt, dx.data(), with_bias ? db.data() : nullptr, rows, n, act);
             EXPECT_LE(scaled_error(dx.host(s), ref), tolerance(dt))
-                << name(dt) << " act=" << static_cast<int>(act) << " rows=" << rows << " n=" << n << " bias=" << with_bias;
+                << name(dt) << " act=" << static_cast<int>(act) << " rows=" << rows << " n=" << n
+                << " bias=" << with_bias;
           }
 }
 
@@ -153,13 +166,15 @@ TEST(CudaAttention, PackedVariableLengthMatchesCpuOnBothKernels) {
           const int t = offsets.back(), max_len = *std::max_element(lengths.begin(), lengths.end());
           const auto qkv = rounded(s, dt, random_vector(size_t(t) * 3 * h, 41 + t, -2.0f, 2.0f));
           std::vector<float> ref(size_t(t) * h);
-          kernels::packed_attention(Device::Cpu, qkv.data(), offsets.data(), batch, heads, d, ref.data());
+          kernels::packed_attention(Device::Cpu, qkv.data(), offsets.data(), batch, heads, d,
+                                    ref.data());
           DevTensor dqkv(s, dt, qkv), ctx(s, dt, ref.size());
           auto doff = upload_raw(s, offsets);
-          gpu::packed_attention(s, dt, dqkv.data(), doff.as<int>(), batch, max_len, heads, d, ctx.data(), simple);
+          gpu::packed_attention(s, dt, dqkv.data(), doff.as<int>(), batch, max_len, heads, d,
+                                ctx.data(), simple);
           EXPECT_LE(scaled_error(ctx.host(s), ref), tolerance(dt, 1e-5))
-              << name(dt) << " heads=" << heads << " d=" << d << " batch=" << batch << " max_len=" << max_len
-              << (simple ? " simple" : " tensor-core");
+              << name(dt) << " heads=" << heads << " d=" << d << " batch=" << batch
+              << " max_len=" << max_len << (simple ? " simple" : " tensor-core");
         }
 }
 
@@ -168,8 +183,9 @@ TEST(CudaAttention, HeadDimAbove128IsAClearError) {
   gpu::Stream s;
   DevTensor qkv(s, DType::F32, random_vector(3 * 256, 1)), ctx(s, DType::F32, 256);
   auto off = upload_raw(s, std::vector<int>{0, 1});
-  EXPECT_THROW(gpu::packed_attention(s, DType::F32, qkv.data(), off.as<int>(), 1, 1, 1, 256, ctx.data()),
-               kernels::KernelError);
+  EXPECT_THROW(
+      gpu::packed_attention(s, DType::F32, qkv.data(), off.as<int>(), 1, 1, 1, 256, ctx.data()),
+      kernels::KernelError);
 }
 
 // Exit heads: logits and probabilities against the CPU head, decisions against decide_exit.
@@ -182,40 +198,48 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
       for (int labels : {2, 5})
         for (auto pooling : {kernels::Pooling::Cls, kernels::Pooling::Mean})
           for (int policy : {0, 1, 2})
-            for (const auto& lengths : {std::vector<int>{1}, std::vector<int>{3, 64, 1, 65, 2, 17, 9}, length_grid().back()}) {
+            for (const auto& lengths :
+                 {std::vector<int>{1}, std::vector<int>{3, 64, 1, 65, 2, 17, 9},
+                  length_grid().back()}) {
               const int batch = static_cast<int>(lengths.size());
               const auto offsets = offsets_of(lengths);
               const int t = offsets.back();
               const auto hidden = rounded(s, dt, random_vector(size_t(t) * h, seed++));
               const auto dw = rounded(s, dt, random_vector(size_t(h) * h, seed++, -0.1f, 0.1f));
               const auto dbias = rounded(s, dt, random_vector(h, seed++));
-              const auto cw = random_vector(size_t(labels) * h, seed++, -0.3f, 0.3f), cb = random_vector(labels, seed++);
+              const auto cw = random_vector(size_t(labels) * h, seed++, -0.3f, 0.3f),
+                         cb = random_vector(labels, seed++);
               const float temperature = 1.7f;
-              // CPU reference: the head in FP32, then the dense output rounded to dt as the GPU stores it.
+              // CPU reference: the head in FP32, then the dense output rounded to dt as the GPU
+              // stores it.
               std::vector<float> scratch(2 * size_t(batch) * h), ref_logits(size_t(batch) * labels),
                   ref_probs(size_t(batch) * labels);
-              const kernels::ExitHeadWeights cpu_head{dw.data(), dbias.data(), cw.data(), cb.data(), labels, pooling,
-                                                      temperature};
-              kernels::exit_head(Device::Cpu, hidden.data(), offsets.data(), batch, h, cpu_head, scratch.data(),
-                                 ref_logits.data(), ref_probs.data());
+              const kernels::ExitHeadWeights cpu_head{
+                  dw.data(), dbias.data(), cw.data(), cb.data(), labels, pooling, temperature};
+              kernels::exit_head(Device::Cpu, hidden.data(), offsets.data(), batch, h, cpu_head,
+                                 scratch.data(), ref_logits.data(), ref_probs.data());
 
-              DevTensor dh(s, dt, hidden), ddw(s, dt, dw), ddb(s, dt, dbias), pooled(s, dt, size_t(batch) * h),
-                  dense(s, dt, size_t(batch) * h);
+              DevTensor dh(s, dt, hidden), ddw(s, dt, dw), ddb(s, dt, dbias),
+                  pooled(s, dt, size_t(batch) * h), dense(s, dt, size_t(batch) * h);
               auto dcw = upload_raw(s, cw), dcb = upload_raw(s, cb), doff = upload_raw(s, offsets);
-              gpu::Buffer logits(size_t(batch) * labels * 4), probs(size_t(batch) * labels * 4), conf(size_t(batch) * 4),
-                  label(size_t(batch) * 4), keep(static_cast<size_t>(batch));
+              gpu::Buffer logits(size_t(batch) * labels * 4), probs(size_t(batch) * labels * 4),
+                  conf(size_t(batch) * 4), label(size_t(batch) * 4),
+                  keep(static_cast<size_t>(batch));
               std::vector<int> prev(batch), unchanged(batch);
               std::mt19937 rng(seed);
-              for (int i = 0; i < batch; ++i) prev[i] = static_cast<int>(rng() % labels) - (i % 3 == 0), unchanged[i] = i % 2;
+              for (int i = 0; i < batch; ++i)
+                prev[i] = static_cast<int>(rng() % labels) - (i % 3 == 0), unchanged[i] = i % 2;
               auto dprev = upload_raw(s, prev), dunch = upload_raw(s, unchanged);
               gpu::poison(s, DType::F32, logits.data(), size_t(batch) * labels);
               gpu::poison(s, DType::F32, probs.data(), size_t(batch) * labels);
               const float threshold = policy == 1 ? 0.2f : 0.6f;
               const gpu::ExitRule rule{policy, threshold, 1, false, false};
-              const gpu::ExitOutputs out{logits.as<float>(), probs.as<float>(), conf.as<float>(), label.as<int>(),
-                                         keep.as<unsigned char>(), dprev.as<int>(), dunch.as<int>()};
+              const gpu::ExitOutputs out{
+                  logits.as<float>(),       probs.as<float>(), conf.as<float>(), label.as<int>(),
+                  keep.as<unsigned char>(), dprev.as<int>(),   dunch.as<int>()};
               gpu::exit_head(s, dt, dh.data(), doff.as<int>(), batch, h,
-                             {ddw.data(), ddb.data(), dcw.as<float>(), dcb.as<float>(), labels, pooling, temperature},
+                             {ddw.data(), ddb.data(), dcw.as<float>(), dcb.as<float>(), labels,
+                              pooling, temperature},
                              rule, pooled.data(), dense.data(), out);
               const auto g_logits = download_raw<float>(s, logits, size_t(batch) * labels);
               const auto g_probs = download_raw<float>(s, probs, size_t(batch) * labels);
@@ -223,21 +247,26 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
               const auto g_label = download_raw<int>(s, label, batch);
               const auto g_keep = download_raw<unsigned char>(s, keep, batch);
               const auto g_unch = download_raw<int>(s, dunch, batch);
-              const std::string where = name(dt) + " h=" + std::to_string(h) + " labels=" + std::to_string(labels) +
-                                        " policy=" + std::to_string(policy) + " batch=" + std::to_string(batch);
+              const std::string where =
+                  name(dt) + " h=" + std::to_string(h) + " labels=" + std::to_string(labels) +
+                  " policy=" + std::to_string(policy) + " batch=" + std::to_string(batch);
               // The dense output is stored in dt before tanh: the logit error scales with it.
               EXPECT_LE(scaled_error(g_logits, ref_logits), 5 * tolerance(dt, 1e-5)) << where;
               EXPECT_LE(scaled_error(g_probs, ref_probs), 5 * tolerance(dt, 1e-5)) << where;
               engine::PolicyParams pp{static_cast<Policy>(policy), threshold, 1};
               for (int i = 0; i < batch; ++i) {
                 engine::ExitState st{prev[i], unchanged[i]};
-                const auto d = engine::decide_exit(pp, ref_probs.data() + size_t(i) * labels, labels, st);
-                std::vector<float> sorted(ref_probs.begin() + i * labels, ref_probs.begin() + (i + 1) * labels);
+                const auto d =
+                    engine::decide_exit(pp, ref_probs.data() + size_t(i) * labels, labels, st);
+                std::vector<float> sorted(ref_probs.begin() + i * labels,
+                                          ref_probs.begin() + (i + 1) * labels);
                 std::sort(sorted.rbegin(), sorted.rend());
                 // Too close to call in this dtype: confidence at the threshold or two labels tied.
-                if (std::fabs(d.confidence - threshold) < 1e-2 || sorted[0] - sorted[1] < 1e-2) continue;
+                if (std::fabs(d.confidence - threshold) < 1e-2 || sorted[0] - sorted[1] < 1e-2)
+                  continue;
                 EXPECT_EQ(g_label[i], d.argmax) << where << " input " << i;
-                EXPECT_NEAR(g_conf[i], d.confidence, 5 * tolerance(dt, 1e-5)) << where << " input " << i;
+                EXPECT_NEAR(g_conf[i], d.confidence, 5 * tolerance(dt, 1e-5))
+                    << where << " input " << i;
                 EXPECT_EQ(g_keep[i], d.exit ? 0 : 1) << where << " input " << i;
                 if (policy == 2) {
                   EXPECT_EQ(g_unch[i], st.unchanged) << where << " input " << i;
@@ -251,21 +280,29 @@ TEST(CudaExitHead, FinalHeadAndRecordModeSetKeepFlags) {
   gpu::Stream s;
   const int h = 384, labels = 2, batch = 5;
   const auto offsets = offsets_of({4, 4, 4, 4, 4});
-  DevTensor dh(s, DType::F16, random_vector(20 * h, 1)), dw(s, DType::F16, random_vector(h * h, 2, -0.05f, 0.05f)),
-      db(s, DType::F16, random_vector(h, 3)), pooled(s, DType::F16, batch * h), dense(s, DType::F16, batch * h);
-  auto cw = upload_raw(s, random_vector(labels * h, 4)), cb = upload_raw(s, random_vector(labels, 5)),
-       off = upload_raw(s, offsets), prev = upload_raw(s, std::vector<int>(batch, -1)),
+  DevTensor dh(s, DType::F16, random_vector(20 * h, 1)),
+      dw(s, DType::F16, random_vector(h * h, 2, -0.05f, 0.05f)),
+      db(s, DType::F16, random_vector(h, 3)), pooled(s, DType::F16, batch * h),
+      dense(s, DType::F16, batch * h);
+  auto cw = upload_raw(s, random_vector(labels * h, 4)),
+       cb = upload_raw(s, random_vector(labels, 5)), off = upload_raw(s, offsets),
+       prev = upload_raw(s, std::vector<int>(batch, -1)),
        unch = upload_raw(s, std::vector<int>(batch, 0));
-  gpu::Buffer logits(batch * labels * 4), probs(batch * labels * 4), conf(batch * 4), label(batch * 4), keep(batch);
-  const gpu::ExitOutputs out{logits.as<float>(), probs.as<float>(), conf.as<float>(), label.as<int>(),
-                             keep.as<unsigned char>(), prev.as<int>(), unch.as<int>()};
-  const gpu::ExitHeadDevice head{dw.data(), db.data(), cw.as<float>(), cb.as<float>(), labels, kernels::Pooling::Cls, 1.0f};
-  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head, {0, 0.0f, 0, true, false}, pooled.data(),
-                 dense.data(), out);
-  for (auto k : download_raw<unsigned char>(s, keep, batch)) EXPECT_EQ(k, 1);  // record mode: threshold 0 ignored
-  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head, {0, 2.0f, 0, false, true}, pooled.data(),
-                 dense.data(), out);
-  for (auto k : download_raw<unsigned char>(s, keep, batch)) EXPECT_EQ(k, 0);  // the final head: everyone leaves
+  gpu::Buffer logits(batch * labels * 4), probs(batch * labels * 4), conf(batch * 4),
+      label(batch * 4), keep(batch);
+  const gpu::ExitOutputs out{logits.as<float>(), probs.as<float>(),        conf.as<float>(),
+                             label.as<int>(),    keep.as<unsigned char>(), prev.as<int>(),
+                             unch.as<int>()};
+  const gpu::ExitHeadDevice head{
+      dw.data(), db.data(), cw.as<float>(), cb.as<float>(), labels, kernels::Pooling::Cls, 1.0f};
+  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head, {0, 0.0f, 0, true, false},
+                 pooled.data(), dense.data(), out);
+  for (auto k : download_raw<unsigned char>(s, keep, batch))
+    EXPECT_EQ(k, 1);  // record mode: threshold 0 ignored
+  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head, {0, 2.0f, 0, false, true},
+                 pooled.data(), dense.data(), out);
+  for (auto k : download_raw<unsigned char>(s, keep, batch))
+    EXPECT_EQ(k, 0);  // the final head: everyone leaves
 }
 
 TEST(CudaCompaction, PrefixSumCompactionMatchesCpu) {
@@ -289,16 +326,21 @@ TEST(CudaCompaction, PrefixSumCompactionMatchesCpu) {
         std::vector<int> state(2 * size_t(batch));
         std::iota(state.begin(), state.end(), 100);
         DevTensor dx(s, dt, x), dout(s, dt, size_t(t) * h);
-        auto doff = upload_raw(s, offsets), dkeep = upload_raw(s, keep), dstate = upload_raw(s, state);
-        gpu::Buffer off_out((size_t(batch) + 1) * 4), tmp(2 * size_t(batch) * 4), scratch(gpu::compaction_scratch_bytes(batch));
-        gpu::compact_sequences(s, dt, dx.data(), dout.data(), h, doff.as<int>(), batch, t, dkeep.as<unsigned char>(),
-                               off_out.as<int>(), dstate.as<int>(), 2, tmp.as<int>(), scratch.data(), scratch.bytes());
+        auto doff = upload_raw(s, offsets), dkeep = upload_raw(s, keep),
+             dstate = upload_raw(s, state);
+        gpu::Buffer off_out((size_t(batch) + 1) * 4), tmp(2 * size_t(batch) * 4),
+            scratch(gpu::compaction_scratch_bytes(batch));
+        gpu::compact_sequences(s, dt, dx.data(), dout.data(), h, doff.as<int>(), batch, t,
+                               dkeep.as<unsigned char>(), off_out.as<int>(), dstate.as<int>(), 2,
+                               tmp.as<int>(), scratch.data(), scratch.bytes());
         // CPU reference.
         std::vector<float> ref = x;
-        const int kept = kernels::compact_sequences(Device::Cpu, ref.data(), offsets.data(), keep.data(), batch, h);
+        const int kept = kernels::compact_sequences(Device::Cpu, ref.data(), offsets.data(),
+                                                    keep.data(), batch, h);
         const auto g_off = download_raw<int>(s, off_out, size_t(kept) + 1);
         const auto g_state = download_raw<int>(s, dstate, 2 * size_t(kept));
-        ASSERT_EQ(g_off, std::vector<int>(offsets.begin(), offsets.begin() + kept + 1)) << name(dt) << " h=" << h;
+        ASSERT_EQ(g_off, std::vector<int>(offsets.begin(), offsets.begin() + kept + 1))
+            << name(dt) << " h=" << h;
         const size_t rows = size_t(offsets[kept]);
         auto g_x = dout.host(s);
         g_x.resize(rows * h), ref.resize(rows * h);

@@ -221,7 +221,8 @@ TEST(Kernels, CudaOnTheFloatInterfaceFailsClearly) {
     activation(Device::Cuda, &x, 1, 1, Activation::Relu);
     FAIL() << "expected an error";
   } catch (const KernelError& e) {
-    EXPECT_NE(std::string(e.what()).find(cuda_compiled() ? "kernels/gpu.h" : "CUDA backend is not part of this build"),
+    EXPECT_NE(std::string(e.what()).find(
+                  cuda_compiled() ? "kernels/gpu.h" : "CUDA backend is not part of this build"),
               std::string::npos)
         << e.what();
   }

@@ -51,8 +51,9 @@ void check_writable(const fs::path& dir) {
 
 // Mean wall-clock ms per input for classify() over `texts` in batches of `batch`, and the
 // energy per input when the meter can read it.
-double time_per_input(const Classifier& clf, const std::vector<std::string>& texts, size_t batch, const ClassifyOptions& opt,
-                      const report::EnergySource& meter, std::optional<double>* joules_per_input = nullptr) {
+double time_per_input(const Classifier& clf, const std::vector<std::string>& texts, size_t batch,
+                      const ClassifyOptions& opt, const report::EnergySource& meter,
+                      std::optional<double>* joules_per_input = nullptr) {
   std::vector<std::string> chunk;
   const double j0 = meter.available() ? meter.joules() : 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -185,10 +186,16 @@ Run add_calibrate(CLI::App& app) {
       if (std::find(timed.begin(), timed.end(), best) == timed.end()) timed.push_back(best);
     }
     const std::unique_ptr<report::EnergySource> meter_ptr =
-        clf.info().device == "cuda" ? std::unique_ptr<report::EnergySource>(std::make_unique<report::GpuEnergyMeter>())
-                                    : std::make_unique<report::EnergyMeter>();
+        clf.info().device == "cuda"
+            ? std::unique_ptr<report::EnergySource>(std::make_unique<report::GpuEnergyMeter>())
+            : std::make_unique<report::EnergyMeter>();
     const report::EnergySource& meter = *meter_ptr;
-    report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, clf.info().device_name, {}, meter.why()};
+    report::Report green{"Offramp cost report: calibration of " + a->model,
+                         a->model,
+                         a->dev,
+                         clf.info().device_name,
+                         {},
+                         meter.why()};
     if (meter.available()) green.energy_note = meter.what() + ", measured over the timing runs";
     const int threads = a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency());
     if (a->timing_inputs > 0) {

@@ -40,7 +40,8 @@ Run add_evaluate(CLI::App& app) {
   return [a] {
     const auto clf = Classifier::load(a->model, load_options(a->device, a->threads));
     const ModelInfo& info = clf.info();
-    if (info.exits.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train");
+    if (info.exits.empty())
+      throw Error(a->model + ": this model has no exit heads; add them with offramp-train");
     const auto lines = read_labelled(a->input, clf);
     const engine::SweepInput in = trace_labelled(clf, lines, a->max_length, 64);
     engine::PolicyParams pp;

@@ -24,24 +24,36 @@ Run add_info(CLI::App& app) {
     nlohmann::json exits = nlohmann::json::array();
     for (const auto& e : i.exits) exits.push_back({{"layer", e.layer}, {"pooling", e.pooling}, {"temperature", e.temperature}});
     if (a->json) {
-      nlohmann::json j = {{"path", i.path}, {"architecture", i.architecture}, {"layers", i.layers},
-                          {"hidden", i.hidden}, {"heads", i.heads}, {"ffn", i.ffn}, {"vocab_size", i.vocab_size},
-                          {"max_position", i.max_position}, {"activation", i.activation}, {"tokenizer", i.tokenizer},
-                          {"max_length", i.max_length}, {"parameters", i.parameters}, {"exits", exits},
-                          {"labels", i.labels}, {"flops_per_token_per_layer", i.flops_per_token_per_layer},
+      nlohmann::json j = {{"path", i.path},
+                          {"architecture", i.architecture},
+                          {"layers", i.layers},
+                          {"hidden", i.hidden},
+                          {"heads", i.heads},
+                          {"ffn", i.ffn},
+                          {"vocab_size", i.vocab_size},
+                          {"max_position", i.max_position},
+                          {"activation", i.activation},
+                          {"tokenizer", i.tokenizer},
+                          {"max_length", i.max_length},
+                          {"parameters", i.parameters},
+                          {"exits", exits},
+                          {"labels", i.labels},
+                          {"flops_per_token_per_layer", i.flops_per_token_per_layer},
                           {"gpu", gpu_availability()}};
       if (!i.exits.empty()) j["policy"] = {{"name", i.policy}, {"threshold", i.threshold}, {"patience", i.patience}};
       std::cout << j.dump(2) << "\n";
       return 0;
     }
     std::cout << "model         " << i.path << "\n"
-              << "architecture  " << i.architecture << ": " << i.layers << " layers, hidden " << i.hidden << ", "
-              << i.heads << " heads, ffn " << i.ffn << ", " << i.activation << "\n"
-              << "tokenizer     " << i.tokenizer << ", vocabulary " << i.vocab_size << ", max_length " << i.max_length
-              << " (model limit " << i.max_position << ")\n"
+              << "architecture  " << i.architecture << ": " << i.layers << " layers, hidden "
+              << i.hidden << ", " << i.heads << " heads, ffn " << i.ffn << ", " << i.activation
+              << "\n"
+              << "tokenizer     " << i.tokenizer << ", vocabulary " << i.vocab_size
+              << ", max_length " << i.max_length << " (model limit " << i.max_position << ")\n"
               << "parameters    " << i.parameters << " (" << i.parameters / 1e6 << " M)\n"
               << "FLOPs         " << i.flops_per_token_per_layer / 1e6
-              << " MFLOP per token per layer (projections + FFN; attention adds 4*n*h per token at length n)\n"
+              << " MFLOP per token per layer (projections + FFN; attention adds 4*n*h per token at "
+                 "length n)\n"
               << "GPU           " << gpu_availability() << "\n";
     if (i.exits.empty()) {
       std::cout << "exit heads    none: a plain checkpoint. Add heads with offramp-train before classifying.\n";

@@ -19,7 +19,9 @@ class GpuEnergyMeter : public EnergySource {
   bool available() const override { return device_ != nullptr; }
   const std::string& why() const override { return why_; }
   double joules() const override;  // cumulative since the driver loaded
-  std::string what() const override { return "GPU board energy from NVML (the host CPU's is not included)"; }
+  std::string what() const override {
+    return "GPU board energy from NVML (the host CPU's is not included)";
+  }
 
  private:
   void* lib_ = nullptr;

@@ -26,7 +26,8 @@ class EnergyMeter : public EnergySource {
   EnergyMeter();
   bool available() const override { return !zones_.empty(); }
   const std::string& why() const override { return why_; }
-  double joules() const override;  // summed over package zones (wrap-around handled by callers' short spans)
+  double joules()
+      const override;  // summed over package zones (wrap-around handled by callers' short spans)
   std::string what() const override { return "CPU package energy from Linux RAPL"; }
 
  private:

@@ -4,8 +4,8 @@
 //
 //   #include <offramp/offramp.h>
 //
-//   auto clf = offramp::Classifier::load("models/fine-foods-tiny", {.device = offramp::Device::Auto});
-//   offramp::Result r = clf.classify("Tasty, but the bag arrived torn.");
+//   auto clf = offramp::Classifier::load("models/fine-foods-tiny", {.device =
+//   offramp::Device::Auto}); offramp::Result r = clf.classify("Tasty, but the bag arrived torn.");
 //   std::cout << r.label << " " << r.confidence << " exit " << r.exit_layer
 //             << " flops " << r.flops << "\n";
 //
@@ -54,8 +54,9 @@ struct LoadOptions {
   Device device = Device::Auto;
   int threads = 0;  // CPU threads for the GEMMs and attention; 0 = all cores (process-wide)
   Precision precision = Precision::Auto;
-  // GPU: the workspace allocated at load holds this many tokens (all inputs of a chunk
-  // together); larger batches are split into chunks. At least max_position_embeddings.
+  // GPU: each of the two streams' workspaces, allocated at load, holds this many tokens (all
+  // inputs of a chunk together); larger batches are split into chunks. At least
+  // max_position_embeddings.
   int gpu_max_batch_tokens = 32768;
 };
 

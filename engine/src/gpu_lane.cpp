@@ -1,0 +1,255 @@
+#include "engine/src/gpu_lane.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "models/flops.h"
+
+namespace offramp::engine {
+
+namespace gpu = kernels::gpu;
+using gpu::Buffer;
+
+namespace {
+
+// Per-exit results as they come back to the host: [B, L] logits and probabilities, [B]
+// confidences, labels and keep flags, back to back so one copy fetches them.
+struct ExitRegion {
+  static size_t bytes(int b, int labels) {
+    return (2 * static_cast<size_t>(b) * labels + b) * sizeof(float) + b * sizeof(int) + b;
+  }
+  float* logits;
+  float* probs;
+  float* confidence;
+  int* label;
+  unsigned char* keep;
+  ExitRegion(void* base, int b, int labels) {
+    char* p = static_cast<char*>(base);
+    logits = reinterpret_cast<float*>(p);
+    probs = logits + static_cast<size_t>(b) * labels;
+    confidence = probs + static_cast<size_t>(b) * labels;
+    label = reinterpret_cast<int*>(confidence + b);
+    keep = reinterpret_cast<unsigned char*>(label + b);
+  }
+};
+
+int longest(const std::vector<int>& offsets) {
+  int m = 0;
+  for (size_t s = 0; s + 1 < offsets.size(); ++s) m = std::max(m, offsets[s + 1] - offsets[s]);
+  return m;
+}
+
+}  // namespace
+
+GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens)
+    : w_(w), budget_(budget), max_batch_(budget), graph_max_tokens_(graph_max_tokens) {
+  const size_t e = gpu::dtype_size(w.dt), t = static_cast<size_t>(budget),
+               h = static_cast<size_t>(w.c.hidden);
+  const size_t b = static_cast<size_t>(max_batch_);  // every sequence has at least one token
+  auto take = [&](size_t bytes, const char* what) {
+    workspace_bytes_ += bytes;
+    return Buffer(bytes, what);
+  };
+  xa_ = take(t * h * e, "the hidden states"),
+  xb_ = take(t * h * e, "the hidden states (compaction target)");
+  qkv_ = take(3 * t * h * e, "the QKV activations"), ctx_ = take(t * h * e, "the attention output");
+  tmp_ = take(t * h * e, "the projection output");
+  ffn_ = take(t * static_cast<size_t>(w.c.ffn) * e, "the FFN activations");
+  ids_ = take(t * 4, "token ids"), positions_ = take(t * 4, "positions");
+  offsets_a_ = take((b + 1) * 4, "offsets"), offsets_b_ = take((b + 1) * 4, "offsets");
+  pooled_ = take(b * h * e, "pooled rows"), dense_ = take(b * h * e, "exit dense rows");
+  exit_out_ = take(ExitRegion::bytes(max_batch_, std::max(w.labels, 1)), "exit results");
+  state_ = take(2 * b * 4, "exit state"), state_tmp_ = take(2 * b * 4, "exit state");
+  compaction_bytes_ = gpu::compaction_scratch_bytes(max_batch_);
+  compaction_ = take(compaction_bytes_, "compaction scratch");
+}
+
+void GpuLane::begin(const std::vector<std::vector<int32_t>>& inputs, size_t first, size_t last) {
+  const int batch = static_cast<int>(last - first);
+  offsets_.assign(1, 0);
+  for (size_t i = first; i < last; ++i)
+    offsets_.push_back(offsets_.back() + static_cast<int>(inputs[i].size()));
+  const int t = offsets_.back();
+  if (t > budget_)
+    throw kernels::KernelError("a chunk of " + std::to_string(t) +
+                               " tokens exceeds the GPU token budget of " +
+                               std::to_string(budget_) + " (LoadOptions.gpu_max_batch_tokens)");
+  // One pinned block, then four copies: ids [t], positions [t], offsets [batch + 1] and the
+  // exit state [2, batch] (previous argmax -1, unchanged count 0). The stream is idle here
+  // (every chunk ends with a synchronised readback), so the block is free to overwrite.
+  const size_t n_ints = 2 * static_cast<size_t>(t) + (batch + 1) + 2 * static_cast<size_t>(batch);
+  auto* p = static_cast<int32_t*>(gpu::pinned(stream_, n_ints * 4));
+  int32_t* pid = p;
+  int32_t* ppos = p + t;
+  int32_t* poff = ppos + t;
+  int32_t* pstate = poff + batch + 1;
+  size_t k = 0;
+  for (size_t i = first; i < last; ++i)
+    for (size_t j = 0; j < inputs[i].size(); ++j, ++k)
+      pid[k] = inputs[i][j], ppos[k] = static_cast<int32_t>(j);
+  std::copy(offsets_.begin(), offsets_.end(), poff);
+  for (int s = 0; s < batch; ++s) pstate[s] = -1, pstate[batch + s] = 0;
+  gpu::copy_to_device(stream_, ids_.data(), pid, static_cast<size_t>(t) * 4);
+  gpu::copy_to_device(stream_, positions_.data(), ppos, static_cast<size_t>(t) * 4);
+  gpu::copy_to_device(stream_, offsets_a_.data(), poff, (static_cast<size_t>(batch) + 1) * 4);
+  gpu::copy_to_device(stream_, state_.data(), pstate, 2 * static_cast<size_t>(batch) * 4);
+  gpu::embed_layer_norm(stream_, w_.dt, ids_.as<int32_t>(), positions_.as<int32_t>(), t,
+                        w_.word.data(), w_.pos.data(), w_.type0.data(), w_.emb_g.data(),
+                        w_.emb_b.data(), w_.c.layer_norm_eps, xa_.data(), w_.c.hidden);
+  active_.resize(static_cast<size_t>(batch));
+  for (int s = 0; s < batch; ++s) active_[static_cast<size_t>(s)] = static_cast<int>(first) + s;
+  batch_ = batch, t_ = t, max_len_ = longest(offsets_);
+  cur_ = xa_.data(), other_ = xb_.data();
+  off_cur_ = offsets_a_.as<int>(), off_other_ = offsets_b_.as<int>();
+  next_exit_ = 0, from_layer_ = 1;
+}
+
+// Encoder layer `l` (0-based) on cur_ [t, h] for the sequences of off_cur_.
+void GpuLane::layer(int l) {
+  const GpuLayer& L = w_.layers[static_cast<size_t>(l)];
+  const gpu::DType dt = w_.dt;
+  const int h = w_.c.hidden, f = w_.c.ffn, t = t_;
+  gpu::linear(stream_, dt, cur_, L.qkv_w.data(), L.qkv_b.data(), qkv_.data(), t, 3 * h, h);
+  gpu::packed_attention(stream_, dt, qkv_.data(), off_cur_, batch_, max_len_, w_.c.heads,
+                        w_.c.head_dim(), ctx_.data());
+  gpu::linear(stream_, dt, ctx_.data(), L.ao_w.data(), L.ao_b.data(), tmp_.data(), t, h, h);
+  gpu::add_layer_norm(stream_, dt, cur_, tmp_.data(), L.ln1_g.data(), L.ln1_b.data(), t, h,
+                      w_.c.layer_norm_eps);
+  if (w_.c.activation == kernels::Activation::GeluTanh) {
+    gpu::linear(stream_, dt, cur_, L.fi_w.data(), L.fi_b.data(), ffn_.data(), t, f, h,
+                gpu::Epilogue::BiasGeluTanh);
+  } else {
+    // BERT's erf GELU has no cuBLASLt epilogue (its GELU is the tanh form): bias in the GEMM,
+    // the activation in our kernel.
+    gpu::linear(stream_, dt, cur_, L.fi_w.data(), L.fi_b.data(), ffn_.data(), t, f, h);
+    gpu::bias_activation(stream_, dt, ffn_.data(), nullptr, t, f, w_.c.activation);
+  }
+  gpu::linear(stream_, dt, ffn_.data(), L.fo_w.data(), L.fo_b.data(), tmp_.data(), t, h, f);
+  gpu::add_layer_norm(stream_, dt, cur_, tmp_.data(), L.ln2_g.data(), L.ln2_b.data(), t, h,
+                      w_.c.layer_norm_eps);
+}
+
+void GpuLane::enqueue_segment(const BatchOptions& opt) {
+  const size_t e = next_exit_;
+  const GpuHead& hd = w_.heads[e];
+  const int labels = w_.labels;
+  const float temperature = opt.temperatures.empty() ? hd.temperature : opt.temperatures[e];
+  const gpu::ExitHeadDevice head{
+      hd.dense_w.data(), hd.dense_b.data(), hd.cls_w.as<float>(), hd.cls_b.as<float>(), labels,
+      hd.pooling,        temperature};
+  const gpu::ExitRule rule{static_cast<int>(opt.policy.policy),
+                           static_cast<float>(opt.policy.threshold), opt.policy.patience,
+                           opt.record_heads, e + 1 == w_.heads.size()};
+  const ExitRegion dev(exit_out_.data(), batch_, labels);
+  int* st = state_.as<int>();
+  const gpu::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,
+                             dev.keep,   st,        st + batch_};
+  const size_t bytes = ExitRegion::bytes(batch_, labels);
+  host_results_ = gpu::pinned(stream_, bytes);  // before any capture: it may synchronise
+  const int first = from_layer_, last = hd.layer;
+  auto enqueue = [&] {
+    for (int l = first; l <= last; ++l) layer(l - 1);
+    gpu::exit_head(stream_, w_.dt, cur_, off_cur_, batch_, w_.c.hidden, head, rule, pooled_.data(),
+                   dense_.data(), out);
+    gpu::copy_to_host(stream_, host_results_, exit_out_.data(), bytes);
+  };
+  if (t_ <= graph_max_tokens_) {
+    // Everything baked into the launches: layers, shapes, buffers, host block, rule, T.
+    char key[320];
+    std::snprintf(key, sizeof key, "seg %d-%d b%d t%d n%d x%p o%p h%p T%a p%d %a %d %d %d", first,
+                  last, batch_, t_, max_len_, cur_, static_cast<void*>(off_cur_), host_results_,
+                  static_cast<double>(temperature), rule.policy,
+                  static_cast<double>(rule.threshold), rule.patience, rule.never_exit ? 1 : 0,
+                  rule.final_head ? 1 : 0);
+    gpu::run_graph(stream_, key, enqueue);
+  } else {
+    enqueue();
+  }
+}
+
+void GpuLane::finish_segment(const BatchOptions& opt, std::vector<SequenceResult>& results) {
+  const GpuHead& hd = w_.heads[next_exit_];
+  const int labels = w_.labels;
+  const models::FlopsShape shape{w_.c.hidden, w_.c.ffn, labels};
+  // FLOPs in the CPU scheduler's order: each layer of the segment, then the head.
+  for (int l = from_layer_; l <= hd.layer; ++l)
+    for (int s = 0; s < batch_; ++s)
+      results[static_cast<size_t>(active_[static_cast<size_t>(s)])].flops += models::layer_flops(
+          shape, offsets_[static_cast<size_t>(s) + 1] - offsets_[static_cast<size_t>(s)]);
+  stream_.synchronize();
+  const ExitRegion hr(host_results_, batch_, labels);
+  std::vector<int> next_offsets{0};
+  int kept = 0;
+  for (int s = 0; s < batch_; ++s) {
+    const int input = active_[static_cast<size_t>(s)];
+    const int n = offsets_[static_cast<size_t>(s) + 1] - offsets_[static_cast<size_t>(s)];
+    SequenceResult& r = results[static_cast<size_t>(input)];
+    r.flops += models::head_flops(shape, n, hd.pooling);
+    const float* z = hr.logits + static_cast<size_t>(s) * labels;
+    const float* p = hr.probs + static_cast<size_t>(s) * labels;
+    if (opt.record_heads) r.head_logits.insert(r.head_logits.end(), z, z + labels);
+    if (!hr.keep[s]) {
+      r.label = hr.label[s];
+      r.confidence = hr.confidence[s];
+      r.probabilities.assign(p, p + labels);
+      r.logits.assign(z, z + labels);
+      r.exit_layer = hd.layer;
+    } else {
+      active_[static_cast<size_t>(kept++)] = input;
+      next_offsets.push_back(next_offsets.back() + n);
+    }
+  }
+  if (kept > 0 && kept < batch_) {
+    const ExitRegion dev(exit_out_.data(), batch_, labels);
+    gpu::compact_sequences(stream_, w_.dt, cur_, other_, w_.c.hidden, off_cur_, batch_, t_,
+                           dev.keep, off_other_, state_.as<int>(), 2, state_tmp_.as<int>(),
+                           compaction_.data(), compaction_bytes_);
+    std::swap(cur_, other_);
+    std::swap(off_cur_, off_other_);
+  }
+  batch_ = kept;
+  active_.resize(static_cast<size_t>(kept));
+  offsets_ = std::move(next_offsets);
+  t_ = offsets_.back();
+  max_len_ = longest(offsets_);
+  from_layer_ = hd.layer + 1;
+  ++next_exit_;
+}
+
+void GpuLane::drain() noexcept {
+  try {
+    stream_.synchronize();
+  } catch (...) {  // the error was already reported by the call that failed
+  }
+  batch_ = 0;
+}
+
+void GpuLane::encode_all() {
+  auto enqueue = [&] {
+    for (int l = 0; l < w_.c.layers; ++l) layer(l);
+  };
+  if (t_ <= graph_max_tokens_)
+    gpu::run_graph(stream_,
+                   "encode b" + std::to_string(batch_) + " t" + std::to_string(t_) + " n" +
+                       std::to_string(max_len_),
+                   enqueue);
+  else
+    enqueue();
+  stream_.synchronize();
+  batch_ = 0;
+}
+
+std::vector<float> GpuLane::hidden_after(int layers) {
+  for (int l = 0; l < layers; ++l) layer(l);
+  const size_t n = static_cast<size_t>(t_) * w_.c.hidden;
+  std::vector<float> out(n);
+  // The QKV buffer ([t, 3h] of dt, at least [t, h] of FP32) is free now: convert into it.
+  gpu::convert_to_f32(stream_, w_.dt, cur_, qkv_.as<float>(), n);
+  gpu::copy_to_host(stream_, out.data(), qkv_.data(), n * sizeof(float));
+  stream_.synchronize();
+  batch_ = 0;
+  return out;
+}
+
+}  // namespace offramp::engine

@@ -1,0 +1,87 @@
+// The device side of a GpuModel: its weights (uploaded once) and its lanes. A lane is a CUDA
+// stream with its own workspace that carries one chunk of inputs through the layers and the
+// exit heads, segment by segment (a segment: the layers up to the next head, the head, and
+// the copy of the head's results to the host). GpuModel interleaves lanes, so while the host
+// waits for one lane's exit results another lane's layers keep the GPU busy.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/src/scheduler.h"
+#include "kernels/gpu.h"
+#include "models/bert_config.h"
+
+namespace offramp::engine {
+
+struct GpuLayer {
+  kernels::gpu::Buffer qkv_w, qkv_b, ao_w, ao_b, ln1_g, ln1_b, fi_w, fi_b, fo_w, fo_b, ln2_g, ln2_b;
+};
+
+struct GpuHead {
+  kernels::gpu::Buffer dense_w, dense_b;  // [h, h], [h] in the model's dtype
+  kernels::gpu::Buffer cls_w, cls_b;      // [labels, h], [labels] FP32
+  int layer;
+  kernels::Pooling pooling;
+  float temperature;
+};
+
+struct GpuWeights {
+  models::BertConfig c;
+  kernels::gpu::DType dt = kernels::gpu::DType::F16;
+  int labels = 0;
+  kernels::gpu::Buffer word, pos, type0, emb_g, emb_b;
+  std::vector<GpuLayer> layers;
+  std::vector<GpuHead> heads;  // in layer order
+};
+
+class GpuLane {
+ public:
+  // Allocates the workspace for `budget` tokens; throws KernelError (naming the buffer and the
+  // bytes) when the GPU is out of memory.
+  GpuLane(const GpuWeights& w, int budget, int graph_max_tokens);
+  size_t workspace_bytes() const { return workspace_bytes_; }
+
+  // Starts inputs [first, last) (at most `budget` tokens): uploads ids, positions, offsets and
+  // the exit state, and runs the embeddings. Asynchronous.
+  void begin(const std::vector<std::vector<int32_t>>& inputs, size_t first, size_t last);
+  // True while some input of the chunk has not left.
+  bool busy() const { return batch_ > 0 && next_exit_ < w_.heads.size(); }
+  // Enqueues the next segment. Asynchronous.
+  void enqueue_segment(const BatchOptions& opt);
+  // Waits for that segment, records the FLOPs and the inputs that left in `results` (indexed
+  // by input), and compacts the survivors on the device.
+  void finish_segment(const BatchOptions& opt, std::vector<SequenceResult>& results);
+
+  // After an error: waits for whatever is queued (errors ignored) and drops the chunk.
+  void drain() noexcept;
+
+  // Every layer, no heads (benchmarks); returns when the GPU is done.
+  void encode_all();
+  // Hidden states [t, h] after `layers` layers, FP32 on the host (tests).
+  std::vector<float> hidden_after(int layers);
+
+ private:
+  void layer(int l);
+
+  const GpuWeights& w_;
+  kernels::gpu::Stream stream_;
+  int budget_, max_batch_, graph_max_tokens_;
+  size_t workspace_bytes_ = 0, compaction_bytes_ = 0;
+  kernels::gpu::Buffer xa_, xb_, qkv_, ctx_, tmp_, ffn_, ids_, positions_, offsets_a_, offsets_b_,
+      pooled_, dense_, exit_out_, state_, state_tmp_, compaction_;
+
+  // The chunk in flight.
+  std::vector<int> active_;   // slot -> input index
+  std::vector<int> offsets_;  // host copy of the device offsets [batch + 1]
+  int batch_ = 0, t_ = 0, max_len_ = 0;
+  void* cur_ = nullptr;  // hidden states [t, h]: xa_ or xb_
+  void* other_ = nullptr;
+  int* off_cur_ = nullptr;
+  int* off_other_ = nullptr;
+  size_t next_exit_ = 0;
+  int from_layer_ = 1;            // first layer of the next segment
+  void* host_results_ = nullptr;  // pinned, where the segment's exit results land
+};
+
+}  // namespace offramp::engine
