@@ -109,9 +109,14 @@ __global__ void add_ln_warp_kernel(T* x, const T* residual, const T* gamma, cons
   }
 }
 
-template <typename T, int N>
-void launch_add_ln_warp(cudaStream_t st, void* x, const void* residual, const void* gamma,
+// Launches add_ln_warp_kernel<T, N> for the n = h / 128 in 1..8 (N is a template parameter so
+// the row lives in registers).
+template <typename T, int N = 1>
+void launch_add_ln_warp(int n, cudaStream_t st, void* x, const void* residual, const void* gamma,
                         const void* beta, float eps, int rows) {
+  if constexpr (N < 8) {
+    if (n != N) return launch_add_ln_warp<T, N + 1>(n, st, x, residual, gamma, beta, eps, rows);
+  }
   add_ln_warp_kernel<T, N><<<(rows + 7) / 8, 256, 0, st>>>(
       static_cast<T*>(x), static_cast<const T*>(residual), static_cast<const T*>(gamma),
       static_cast<const T*>(beta), eps, rows);
@@ -201,24 +206,7 @@ void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const vo
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
       cudaStream_t st = raw(s);
-      switch (h / 128) {
-        case 1:
-          return launch_add_ln_warp<T, 1>(st, x, residual, gamma, beta, eps, rows);
-        case 2:
-          return launch_add_ln_warp<T, 2>(st, x, residual, gamma, beta, eps, rows);
-        case 3:
-          return launch_add_ln_warp<T, 3>(st, x, residual, gamma, beta, eps, rows);
-        case 4:
-          return launch_add_ln_warp<T, 4>(st, x, residual, gamma, beta, eps, rows);
-        case 5:
-          return launch_add_ln_warp<T, 5>(st, x, residual, gamma, beta, eps, rows);
-        case 6:
-          return launch_add_ln_warp<T, 6>(st, x, residual, gamma, beta, eps, rows);
-        case 7:
-          return launch_add_ln_warp<T, 7>(st, x, residual, gamma, beta, eps, rows);
-        default:
-          return launch_add_ln_warp<T, 8>(st, x, residual, gamma, beta, eps, rows);
-      }
+      launch_add_ln_warp<T>(h / 128, st, x, residual, gamma, beta, eps, rows);
     });
     OFFRAMP_LAUNCHED("add_layer_norm");
     return;
