@@ -7,10 +7,6 @@ namespace {
 [[noreturn]] void none(const char* op) { no_cuda(op); }
 }  // namespace
 
-size_t dtype_size(DType dt) { return dt == DType::F32 ? 4 : 2; }
-const char* dtype_name(DType dt) {
-  return dt == DType::F32 ? "fp32" : dt == DType::F16 ? "fp16" : "bf16";
-}
 int device_count() { return 0; }
 std::string device_description() { none("gpu::device_description"); }
 

@@ -19,19 +19,6 @@ void throw_cublas(cublasStatus_t s, const char* call, const char* file, int line
                     cublasLtGetStatusString(s));
 }
 
-size_t dtype_size(DType dt) { return dt == DType::F32 ? 4 : 2; }
-const char* dtype_name(DType dt) {
-  switch (dt) {
-    case DType::F32:
-      return "fp32";
-    case DType::F16:
-      return "fp16";
-    case DType::BF16:
-      return "bf16";
-  }
-  return "?";
-}
-
 int device_count() {
   int n = 0;
   // No driver, an old driver or no device: the CPU backend takes over, so this never throws.
