@@ -94,7 +94,8 @@ enum class Epilogue { None, Bias, BiasGeluTanh };
 
 // y [m, n] = x [m, k] . w^T + bias, with w [n, k] row-major (HF's nn.Linear layout), all of
 // `dt`, FP32 accumulation (FP32 inputs: TF32 is not used, so FP32 stays exact to ~1e-6).
-// bias: [n] of `dt`, required unless epilogue is None. m may be 0.
+// bias: [n] of `dt`, required unless epilogue is None. m may be 0. Every pointer must be
+// 256-byte aligned (Buffer starts are): cuBLASLt's heuristic assumes it.
 void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m,
             int n, int k, Epilogue epilogue = Epilogue::Bias);
 
@@ -133,8 +134,8 @@ struct ExitHeadDevice {
 
 // The exit rule evaluated on the device (engine/src/exit_policy.cpp is the host original).
 struct ExitRule {
-  int policy;  // 0 max_prob, 1 entropy, 2 patience (offramp::Policy order)
-  float threshold;
+  int policy;        // 0 max_prob, 1 entropy, 2 patience (offramp::Policy order)
+  double threshold;  // compared in double, as engine::decide_exit does
   int patience;
   bool never_exit;  // record_heads: run on, whatever the confidence
   bool final_head;  // the last head: everyone leaves

@@ -138,9 +138,8 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
   const gpu::ExitHeadDevice head{
       hd.dense_w.data(), hd.dense_b.data(), hd.cls_w.as<float>(), hd.cls_b.as<float>(), labels,
       hd.pooling,        temperature};
-  const gpu::ExitRule rule{static_cast<int>(opt.policy.policy),
-                           static_cast<float>(opt.policy.threshold), opt.policy.patience,
-                           opt.record_heads, e + 1 == w_.heads.size()};
+  const gpu::ExitRule rule{static_cast<int>(opt.policy.policy), opt.policy.threshold,
+                           opt.policy.patience, opt.record_heads, e + 1 == w_.heads.size()};
   const ExitRegion dev(exit_out_.data(), batch_, labels);
   int* st = state_.as<int>();
   const gpu::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,
@@ -159,9 +158,8 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
     char key[320];
     std::snprintf(key, sizeof key, "seg %d-%d b%d t%d n%d x%p o%p h%p T%a p%d %a %d %d %d", first,
                   last, batch_, t_, max_len_, cur_, static_cast<void*>(off_cur_), host_results_,
-                  static_cast<double>(temperature), rule.policy,
-                  static_cast<double>(rule.threshold), rule.patience, rule.never_exit ? 1 : 0,
-                  rule.final_head ? 1 : 0);
+                  static_cast<double>(temperature), rule.policy, rule.threshold, rule.patience,
+                  rule.never_exit ? 1 : 0, rule.final_head ? 1 : 0);
     gpu::run_graph(stream_, key, enqueue);
   } else {
     enqueue();

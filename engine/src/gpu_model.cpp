@@ -23,6 +23,9 @@ struct GpuModel::Impl {
 
   Buffer upload(const std::vector<float>& v, DType as, Buffer& staging, gpu::Stream& s,
                 const char* what) {
+    if (v.size() * sizeof(float) > staging.bytes())
+      throw kernels::KernelError(std::string("internal: the staging buffer is too small for ") +
+                                 what);
     Buffer b(v.size() * gpu::dtype_size(as), what);
     if (as == DType::F32) {
       gpu::copy_to_device(s, b.data(), v.data(), v.size() * sizeof(float));
@@ -42,10 +45,14 @@ struct GpuModel::Impl {
     const int h = c.hidden;
     const DType dt = w.dt;
     gpu::Stream s;
-    // The largest tensor passes through one FP32 staging buffer on its way to `dt`.
-    size_t largest = weights.word.size();
+    // Every tensor passes through one FP32 staging buffer on its way to `dt`: size it for the
+    // largest (upload() checks).
+    size_t largest =
+        std::max({weights.word.size(), weights.position.size(), static_cast<size_t>(h)});
     for (const auto& L : weights.layers)
-      largest = std::max({largest, L.qkv_w.size(), L.ffn_in_w.size(), L.ffn_out_w.size()});
+      largest = std::max({largest, L.qkv_w.size(), L.attn_out_w.size(), L.ffn_in_w.size(),
+                          L.ffn_out_w.size(), L.ffn_in_b.size()});
+    for (const auto& hp : heads) largest = std::max({largest, hp.dense_w.size(), hp.cls_w.size()});
     Buffer staging(largest * sizeof(float), "the weight staging buffer");
     w.word = upload(weights.word, dt, staging, s, "word embeddings");
     w.pos = upload(weights.position, dt, staging, s, "position embeddings");

@@ -11,6 +11,7 @@
 //    path for FP32 and the fallback for other head sizes.
 #include <mma.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
@@ -247,12 +248,16 @@ template <typename T, int D>
 void launch_tc(Stream& s, const void* qkv, const int* offsets, int batch, int max_len, int heads,
                void* ctx) {
   using S = TcSmem<D>;
-  static bool attribute_set = false;  // per (T, D) instantiation
-  if (!attribute_set) {
+  // Above 48 KB of dynamic shared memory needs the attribute, once per (T, D) and device.
+  static std::atomic<unsigned> attribute_set{0};
+  int device = 0;
+  OFFRAMP_CUDA(cudaGetDevice(&device));
+  const unsigned bit = 1u << (device & 31);
+  if (!(attribute_set.load() & bit)) {
     OFFRAMP_CUDA(cudaFuncSetAttribute(attention_tc<T, D>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       static_cast<int>(S::bytes)));
-    attribute_set = true;
+    attribute_set.fetch_or(bit);
   }
   const dim3 grid(static_cast<unsigned>(batch * heads),
                   static_cast<unsigned>((max_len + kTcRows - 1) / kTcRows));

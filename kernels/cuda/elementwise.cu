@@ -38,7 +38,7 @@ __global__ void embed_ln_kernel(const int32_t* ids, const int32_t* positions, co
   const T* w = word + static_cast<size_t>(ids[r]) * h;
   const T* p = pos + static_cast<size_t>(positions[r]) * h;
   for (int c = threadIdx.x; c < h; c += blockDim.x)
-    row[c] = to_f(w[c]) + to_f(p[c]) + to_f(type0[c]);
+    row[c] = (to_f(w[c]) + to_f(type0[c])) + to_f(p[c]);  // HF's order, as the CPU
   __syncthreads();
   layer_norm_row(row, h, gamma, beta, eps, out + r * h, red);
 }

@@ -62,13 +62,13 @@ __device__ void finish_head(const float* act, int h, const float* cls_w, const f
   float conf = p[arg];
   bool leave = false;
   if (rule.policy == 0) {
-    leave = conf >= rule.threshold;
+    leave = static_cast<double>(conf) >= rule.threshold;
   } else if (rule.policy == 1) {
     double ent = 0;
     for (int k = 0; k < labels; ++k)
       if (p[k] > 0) ent -= static_cast<double>(p[k]) * log(static_cast<double>(p[k]));
     conf = static_cast<float>(1.0 - ent / log(static_cast<double>(labels)));
-    leave = conf >= rule.threshold;
+    leave = static_cast<double>(conf) >= rule.threshold;
   } else {
     const int unchanged = out.prev_argmax[s] == arg ? out.unchanged[s] + 1 : 0;
     out.unchanged[s] = unchanged;
@@ -96,6 +96,9 @@ __global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bo
   float* red = z + labels;
   const int s = blockIdx.x;
   pool_row(hidden, offsets, s, h, mean, pooled);
+  // Rounded to T, as the unfused path stores them, so a sequence's result does not depend
+  // on which path its batch size picks.
+  for (int c = threadIdx.x; c < h; c += blockDim.x) pooled[c] = to_f(from_f<T>(pooled[c]));
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
   for (int j = warp; j < h; j += warps) {
@@ -103,7 +106,7 @@ __global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bo
     float v = 0.0f;
     for (int c = lane; c < h; c += 32) v += pooled[c] * to_f(w[c]);
     v = warp_sum(v);
-    if (lane == 0) act[j] = tanhf(v + to_f(dense_b[j]));
+    if (lane == 0) act[j] = tanhf(to_f(from_f<T>(v + to_f(dense_b[j]))));
   }
   __syncthreads();
   finish_head(act, h, cls_w, cls_b, labels, temperature, rule, out, s, z, red);

@@ -6,6 +6,13 @@
 
 namespace offramp::kernels::gpu {
 
+namespace {
+// run_graph's marker for work whose capture failed (it then runs directly): the address of a
+// private object, never a real graph.
+char uncapturable_tag;
+const cudaGraphExec_t kUncapturable = reinterpret_cast<cudaGraphExec_t>(&uncapturable_tag);
+}  // namespace
+
 void throw_cuda(cudaError_t e, const char* call, const char* file, int line) {
   (void)cudaGetLastError();  // clear a sticky launch error so the next call reports its own
   throw KernelError(std::string("CUDA error in ") + call + " (" + file + ":" +
@@ -72,7 +79,7 @@ Buffer::~Buffer() {
 
 Stream::Impl::~Impl() {
   for (auto& [key, exec] : graphs)
-    if (exec) cudaGraphExecDestroy(exec);
+    if (exec && exec != kUncapturable) cudaGraphExecDestroy(exec);
   for (auto& [key, plan] : plans) {
     cublasLtMatrixLayoutDestroy(plan.a), cublasLtMatrixLayoutDestroy(plan.b),
         cublasLtMatrixLayoutDestroy(plan.c);
@@ -102,30 +109,43 @@ void run_graph(Stream& s, const std::string& key, const std::function<void()>& e
     // more than launching once, so only a shape seen again becomes a graph.
     if (im.graphs.size() >= 1024) {  // shapes vary per request; keep the cache bounded
       for (auto& [k, exec] : im.graphs)
-        if (exec) cudaGraphExecDestroy(exec);
+        if (exec && exec != kUncapturable) cudaGraphExecDestroy(exec);
       im.graphs.clear();
     }
     im.graphs.emplace(key, nullptr);
     enqueue();
     return;
   }
+  if (it->second == kUncapturable) {
+    enqueue();
+    return;
+  }
   if (it->second == nullptr) {
     // Relaxed: cuBLASLt's heuristic and cudaFuncSetAttribute may run during a capture.
-    OFFRAMP_CUDA(cudaStreamBeginCapture(im.stream, cudaStreamCaptureModeRelaxed));
     cudaGraph_t graph = nullptr;
-    try {
-      enqueue();
-    } catch (...) {
-      (void)cudaStreamEndCapture(im.stream, &graph);
-      if (graph) cudaGraphDestroy(graph);
-      (void)cudaGetLastError();
-      throw;
-    }
-    OFFRAMP_CUDA(cudaStreamEndCapture(im.stream, &graph));
     cudaGraphExec_t exec = nullptr;
-    const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
-    cudaGraphDestroy(graph);
-    OFFRAMP_CUDA(e);
+    bool captured = false;
+    if (cudaStreamBeginCapture(im.stream, cudaStreamCaptureModeRelaxed) == cudaSuccess) {
+      try {
+        enqueue();
+        captured = cudaStreamEndCapture(im.stream, &graph) == cudaSuccess &&
+                   cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+      } catch (...) {
+        cudaStreamCaptureStatus status{};
+        if (cudaStreamIsCapturing(im.stream, &status) == cudaSuccess &&
+            status != cudaStreamCaptureStatusNone)
+          (void)cudaStreamEndCapture(im.stream, &graph);
+      }
+      if (graph) cudaGraphDestroy(graph);
+    }
+    (void)cudaGetLastError();
+    if (!captured) {
+      // This work cannot be a graph here: run it directly from now on (a genuine error in
+      // it then surfaces from the direct run).
+      it->second = kUncapturable;
+      enqueue();
+      return;
+    }
     it->second = exec;
   }
   OFFRAMP_CUDA(cudaGraphLaunch(it->second, im.stream));

@@ -51,8 +51,12 @@ TEST(CudaLinear, MatchesCpuOverShapesDtypesAndEpilogues) {
           DevTensor dy(s, dt, ref.size());
           gpu::linear(s, dt, dx.data(), dw.data(), db.data(), dy.data(), m, n, k, epi);
           const double err = scaled_error(dy.host(s), ref);
-          EXPECT_LE(err, tolerance(dt, 1e-5)) << name(dt) << " m=" << m << " n=" << n << " k=" << k
-                                              << " epilogue=" << static_cast<int>(epi);
+          // cuBLASLt's GELU epilogue may use a fast tanh (~1e-3 relative), exact enough for
+          // FP16/BF16 storage but not for the FP32 tolerance.
+          const double tol = epi == gpu::Epilogue::BiasGeluTanh ? std::max(tolerance(dt), 1e-3)
+                                                                : tolerance(dt, 1e-5);
+          EXPECT_LE(err, tol) << name(dt) << " m=" << m << " n=" << n << " k=" << k
+                              << " epilogue=" << static_cast<int>(epi);
         }
       }
 }
@@ -210,8 +214,8 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
               const auto cw = random_vector(size_t(labels) * h, seed++, -0.3f, 0.3f),
                          cb = random_vector(labels, seed++);
               const float temperature = 1.7f;
-              // CPU reference: the head in FP32, then the dense output rounded to dt as the GPU
-              // stores it.
+              // CPU reference: the head in FP32 on the dt-rounded inputs (the GPU also rounds the
+              // pooled rows and the dense output to dt, hence the wider tolerance below).
               std::vector<float> scratch(2 * size_t(batch) * h), ref_logits(size_t(batch) * labels),
                   ref_probs(size_t(batch) * labels);
               const kernels::ExitHeadWeights cpu_head{
@@ -261,8 +265,10 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
                 std::vector<float> sorted(ref_probs.begin() + i * labels,
                                           ref_probs.begin() + (i + 1) * labels);
                 std::sort(sorted.rbegin(), sorted.rend());
-                // Too close to call in this dtype: confidence at the threshold or two labels tied.
-                if (std::fabs(d.confidence - threshold) < 1e-2 || sorted[0] - sorted[1] < 1e-2)
+                // Too close to call in this dtype: confidence at the threshold or two labels tied
+                // (BF16's rounding of the dense output moves probabilities by up to ~5e-3).
+                const double margin = dt == DType::BF16 ? 3e-2 : 1e-2;
+                if (std::fabs(d.confidence - threshold) < margin || sorted[0] - sorted[1] < margin)
                   continue;
                 EXPECT_EQ(g_label[i], d.argmax) << where << " input " << i;
                 EXPECT_NEAR(g_conf[i], d.confidence, 5 * tolerance(dt, 1e-5))
