@@ -43,14 +43,12 @@ int longest(const std::vector<int>& offsets) {
 }  // namespace
 
 GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens)
-    : w_(w), budget_(budget), max_batch_(budget), graph_max_tokens_(graph_max_tokens) {
+    : w_(w), budget_(budget), graph_max_tokens_(graph_max_tokens) {
   const size_t e = gpu::dtype_size(w.dt), t = static_cast<size_t>(budget),
                h = static_cast<size_t>(w.c.hidden);
-  const size_t b = static_cast<size_t>(max_batch_);  // every sequence has at least one token
-  auto take = [&](size_t bytes, const char* what) {
-    workspace_bytes_ += bytes;
-    return Buffer(bytes, what);
-  };
+  // Every sequence has at least one token, so a chunk holds at most `budget` sequences.
+  const size_t b = t;
+  auto take = [](size_t bytes, const char* what) { return Buffer(bytes, what); };
   xa_ = take(t * h * e, "the hidden states"),
   xb_ = take(t * h * e, "the hidden states (compaction target)");
   qkv_ = take(3 * t * h * e, "the QKV activations"), ctx_ = take(t * h * e, "the attention output");
@@ -59,9 +57,9 @@ GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens)
   ids_ = take(t * 4, "token ids"), positions_ = take(t * 4, "positions");
   offsets_a_ = take((b + 1) * 4, "offsets"), offsets_b_ = take((b + 1) * 4, "offsets");
   pooled_ = take(b * h * e, "pooled rows"), dense_ = take(b * h * e, "exit dense rows");
-  exit_out_ = take(ExitRegion::bytes(max_batch_, std::max(w.labels, 1)), "exit results");
+  exit_out_ = take(ExitRegion::bytes(budget_, std::max(w.labels, 1)), "exit results");
   state_ = take(2 * b * 4, "exit state"), state_tmp_ = take(2 * b * 4, "exit state");
-  compaction_bytes_ = gpu::compaction_scratch_bytes(max_batch_);
+  compaction_bytes_ = gpu::compaction_scratch_bytes(budget_);
   compaction_ = take(compaction_bytes_, "compaction scratch");
 }
 

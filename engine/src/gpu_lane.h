@@ -40,7 +40,6 @@ class GpuLane {
   // Allocates the workspace for `budget` tokens; throws KernelError (naming the buffer and the
   // bytes) when the GPU is out of memory.
   GpuLane(const GpuWeights& w, int budget, int graph_max_tokens);
-  size_t workspace_bytes() const { return workspace_bytes_; }
 
   // Starts inputs [first, last) (at most `budget` tokens): uploads ids, positions, offsets and
   // the exit state, and runs the embeddings. Asynchronous.
@@ -66,8 +65,8 @@ class GpuLane {
 
   const GpuWeights& w_;
   kernels::gpu::Stream stream_;
-  int budget_, max_batch_, graph_max_tokens_;
-  size_t workspace_bytes_ = 0, compaction_bytes_ = 0;
+  int budget_, graph_max_tokens_;
+  size_t compaction_bytes_ = 0;
   kernels::gpu::Buffer xa_, xb_, qkv_, ctx_, tmp_, ffn_, ids_, positions_, offsets_a_, offsets_b_,
       pooled_, dense_, exit_out_, state_, state_tmp_, compaction_;
 

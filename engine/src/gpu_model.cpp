@@ -17,7 +17,6 @@ struct GpuModel::Impl {
   GpuWeights w;
   int budget = 0;  // tokens per chunk (and per lane's workspace)
   int graph_max_tokens = 0;
-  size_t weight_bytes = 0;
   std::vector<std::unique_ptr<GpuLane>> lanes;
   mutable std::mutex mu;
 
@@ -35,7 +34,6 @@ struct GpuModel::Impl {
     }
     // Pageable host memory and a shared staging buffer: finish before the next upload.
     s.synchronize();
-    weight_bytes += b.bytes();
     return b;
   }
 
@@ -126,15 +124,6 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
 }
 
 GpuModel::~GpuModel() = default;
-
-DType GpuModel::dtype() const { return impl_->w.dt; }
-int GpuModel::max_batch_tokens() const { return impl_->budget; }
-size_t GpuModel::weight_bytes() const { return impl_->weight_bytes; }
-size_t GpuModel::workspace_bytes() const {
-  size_t b = 0;
-  for (const auto& l : impl_->lanes) b += l->workspace_bytes();
-  return b;
-}
 
 std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>>& inputs,
                                           const BatchOptions& options) const {

@@ -54,11 +54,6 @@ class GpuModel {
   // Hidden states [t, h] after `layers` layers (0 = the embeddings), FP32 on the host (tests).
   std::vector<float> hidden(const std::vector<std::vector<int32_t>>& inputs, int layers) const;
 
-  kernels::gpu::DType dtype() const;
-  int max_batch_tokens() const;
-  size_t weight_bytes() const;
-  size_t workspace_bytes() const;
-
   struct Impl;
 
  private:

@@ -56,18 +56,22 @@ gpu::DType to_dtype(Precision p) {
                                 : gpu::DType::F16;
 }
 
+// The max-prob confidence of one head's raw logits z [labels] after temperature T.
+float max_prob(const float* z, size_t labels, float temperature) {
+  std::vector<float> p(labels);
+  kernels::temperature_softmax(z, static_cast<int>(labels), temperature, p.data());
+  return *std::max_element(p.begin(), p.end());
+}
+
 // Per input and exit: the max-prob confidence after the model's temperature.
 std::vector<std::vector<float>> confidences(const Classifier& clf,
                                             const std::vector<ExitTrace>& trace) {
   std::vector<std::vector<float>> out;
   for (const auto& t : trace) {
     std::vector<float> c;
-    for (size_t e = 0; e < t.logits.size(); ++e) {
-      std::vector<float> p(t.logits[e].size());
-      kernels::temperature_softmax(t.logits[e].data(), static_cast<int>(p.size()),
-                                   clf.info().exits[e].temperature, p.data());
-      c.push_back(*std::max_element(p.begin(), p.end()));
-    }
+    for (size_t e = 0; e < t.logits.size(); ++e)
+      c.push_back(
+          max_prob(t.logits[e].data(), t.logits[e].size(), clf.info().exits[e].temperature));
     out.push_back(c);
   }
   return out;
@@ -253,12 +257,9 @@ TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
   const size_t labels = m.offramp.labels.size();
   for (size_t i = 0; i < ids.size(); ++i) {
     std::vector<float> conf;  // per head, after the temperature
-    for (size_t e = 0; e < exits.size(); ++e) {
-      std::vector<float> p(labels);
-      kernels::temperature_softmax(traced[i].head_logits.data() + e * labels,
-                                   static_cast<int>(labels), exits[e].temperature, p.data());
-      conf.push_back(*std::max_element(p.begin(), p.end()));
-    }
+    for (size_t e = 0; e < exits.size(); ++e)
+      conf.push_back(
+          max_prob(traced[i].head_logits.data() + e * labels, labels, exits[e].temperature));
     // FP16: an input with any head this close to the threshold is too close to call.
     if (near_threshold(conf, exits, std::max(runs[0][i].exit_layer, runs[1][i].exit_layer), 0.8,
                        5e-3))
