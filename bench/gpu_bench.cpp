@@ -277,13 +277,15 @@ int main(int argc, char** argv) {
                                              ids.size(), first + static_cast<size_t>(batch))));
     out["early_exit"] = nlohmann::json::array();
     // Two lanes (the default: one lane's layers overlap the host's reads of the other's exit
-    // results) and one lane (every exit stalls the GPU), to show what the overlap is worth.
-    for (int lanes : {2, 1}) {
+    // results), one lane (every exit stalls the GPU) and four, to show what the overlap is
+    // worth and whether more of it would pay.
+    for (int lanes : {2, 1, 4}) {
       offramp::engine::GpuOptions go;
       go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position),
       go.lanes = lanes;
       const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
-      const std::string label = lanes == 1 ? model + " (1 lane)" : model;
+      const std::string label =
+          lanes == 2 ? model : model + " (" + std::to_string(lanes) + (lanes == 1 ? " lane)" : " lanes)");
       struct Pass {
         double ms, flops, accuracy, mean_exit;
       };

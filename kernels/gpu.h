@@ -2,8 +2,9 @@
 // encoder and the exit heads need, typed on (dtype) and launched asynchronously on a stream.
 //
 // No CUDA type appears here, so the engine compiles against it in every build. With the CUDA
-// backend compiled in (kernels/cuda/*.cu) the ops run on the GPU; without it (gpu_stub.cpp)
-// device_count() is 0 and every op throws KernelError saying the build has no CUDA.
+// backend compiled in (kernels/cuda/*.cu) the ops run on the GPU; without it
+// (kernels/emulation/*.cpp) device_count() is 0 and every op throws KernelError saying the
+// build has no CUDA, unless OFFRAMP_GPU_EMULATION=1 turns on a host emulation for tests.
 // All pointers passed to ops are device pointers unless a comment says "host".
 #pragma once
 
@@ -27,7 +28,7 @@ const char* dtype_name(DType dt);
 // GPUs usable by this process: 0 without the CUDA backend, without a driver or without a
 // device (never throws: the caller falls back to the CPU).
 int device_count();
-// "NVIDIA H200 (sm_90, 139 GiB)" for device 0; throws KernelError when there is none.
+// "NVIDIA H200 (sm_90, 139 GiB, 132 SMs)" for device 0; throws KernelError when there is none.
 std::string device_description();
 
 // Device memory, freed on destruction. alloc() throws KernelError saying how many bytes were
@@ -152,7 +153,7 @@ struct ExitOutputs {
   int* unchanged;       // [batch]
 };
 
-// hidden [t, h] of dt, offsets [batch + 1] -> ExitOutputs. Small batches run the whole head in
+// hidden [t, h] of dt, offsets [batch + 1] (every sequence non-empty) -> ExitOutputs. Small batches run the whole head in
 // one kernel; larger ones pool into `pooled` [batch, h] of dt and run the dense layer as a
 // GEMM into `dense` [batch, h] of dt (both caller-owned scratch).
 void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
@@ -160,7 +161,9 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
                const ExitOutputs& out);
 
 // Stream compaction by prefix sum (CUB): the sequences with keep[s] = 1 move to the front in
-// order. x_in [t, h] of dt -> x_out [t', h]; offsets_in [batch + 1] -> offsets_out [b' + 1];
+// order. x_in [t, h] of dt -> x_out [t', h] (t = tokens = offsets_in[batch]); offsets_in
+// [batch + 1] -> offsets_out [b' + 1], a different buffer (the kernels read offsets_in after
+// writing offsets_out);
 // per-sequence int state [n_state, batch] compacted in place to [n_state, b'] through
 // state_tmp ([n_state * batch] ints). scratch: at least compaction_scratch_bytes(batch) bytes.
 // No host round trip: the caller learns b' and t' from the keep flags it copies back anyway.

@@ -34,7 +34,8 @@
 # scripts/make-gpu-model.sh writes), else models/fine-foods-tiny (the embedded default).
 #
 # Output in $OUT (the device tool returns at most 8 files): gpu-check.log (everything),
-# test_cuda_kernels.log, test_cuda_engine.log, offramp_gpu.json, torch_gpu.json, gpu_table.md.
+# test_cuda_kernels.log, test_cuda_engine.log, offramp_gpu.json, torch_gpu.json, gpu_table.md,
+# and after a failed CUDA test binary <binary>.memcheck.log (its failures under memcheck).
 # Exit status: 0 all passed; 1 a build, test, benchmark or peer step failed (the table is still
 # printed); 2 no NVIDIA GPU here.
 set -euo pipefail
@@ -82,6 +83,26 @@ find_bin() {
   find "$BUILD" -name "$1" -type f -perm -u+x 2>/dev/null | head -1
 }
 
+# After a CUDA test binary failed: its failed tests again (or, after a crash, the test that was
+# running) under compute-sanitizer's memcheck, which names the kernel and the bad address that
+# a sticky CUDA error only reports at the next call. Bounded by OFFRAMP_GPU_MEMCHECK_TIMEOUT.
+memcheck() {
+  local t=$1 exe=$2 model=$3 san filter
+  san=$(command -v compute-sanitizer || true)
+  [[ -z "$san" && -x /usr/local/cuda/bin/compute-sanitizer ]] && san=/usr/local/cuda/bin/compute-sanitizer
+  if [[ -z "$san" ]]; then echo "(compute-sanitizer not found: no memcheck rerun)"; return 0; fi
+  filter=$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_/.]*\).*/\1/p' "$OUTDIR/$t.log" |
+           grep -v '^[0-9]*$' | sort -u | paste -sd: -)
+  [[ -n "$filter" ]] || filter='*'  # a crash names no test (--gtest_brief): all, until the timeout
+  step "c. memcheck rerun of $t: $filter"
+  set +e
+  OFFRAMP_GPU_MODEL=$model timeout "${OFFRAMP_GPU_MEMCHECK_TIMEOUT:-120}" "$san" --tool memcheck \
+    --print-limit 20 "$exe" --gtest_brief=1 --gtest_filter="$filter" > "$OUTDIR/$t.memcheck.log" 2>&1
+  echo "memcheck exit $?; its first findings:"
+  set -e
+  grep -m 12 -E '^========= +(Invalid|Program hit|Address|at |by thread)|ERROR SUMMARY' "$OUTDIR/$t.memcheck.log" || true
+}
+
 main() {
   local failures=() gpus reason model rc exe t gen=() want_gen cached
 
@@ -106,7 +127,7 @@ main() {
   echo "python: $(python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null || echo 'no torch')"
   echo "out:    $OUTDIR"
   rm -f "$OUTDIR/offramp_gpu.json" "$OUTDIR/torch_gpu.json" "$OUTDIR/gpu_table.md" \
-        "$OUTDIR"/test_cuda_*.log
+        "$OUTDIR"/test_cuda_*.log "$OUTDIR"/test_cuda_*.memcheck.log
 
   step "a. dependencies: source scripts/gpu-env.sh"
   if [[ ! -d "${OFFRAMP_GPU_DEBS:-.cache/gpu-debs}" ]]; then
@@ -153,7 +174,7 @@ main() {
     rc=${PIPESTATUS[0]}
     set -e
     if (( rc == 124 )); then failures+=("$t (timed out after ${TIMEOUT}s)")
-    elif (( rc != 0 )); then failures+=("$t (exit $rc)"); fi
+    elif (( rc != 0 )); then failures+=("$t (exit $rc)"); memcheck "$t" "$exe" "$model"; fi
   done
 
   step "c. the CLI on the GPU: offramp evaluate $model data/fine_foods/test.tsv --device cuda"

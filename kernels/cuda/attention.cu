@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/gpu_shared.h"
 
 namespace offramp::kernels::gpu {
 
@@ -270,12 +271,8 @@ void launch_tc(Stream& s, const void* qkv, const int* offsets, int batch, int ma
 
 void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, int batch,
                       int max_len, int heads, int head_dim, void* ctx, bool force_simple) {
-  check(batch >= 0 && heads > 0 && head_dim > 0 && max_len >= 0, "gpu::packed_attention",
-        "bad shape");
-  check(qkv && offsets && ctx, "gpu::packed_attention", "null tensor");
+  checks::packed_attention(qkv, offsets, ctx, batch, max_len, heads, head_dim);
   if (batch == 0 || max_len == 0) return;
-  check(static_cast<long long>(batch) * heads <= 0x7fffffffLL, "gpu::packed_attention",
-        "too many sequences");
   const bool tc = !force_simple && dt != DType::F32 && (head_dim == 32 || head_dim == 64);
   if (tc) {
     dispatch(dt, [&](auto z) {

@@ -8,6 +8,7 @@
 #include <cub/device/device_scan.cuh>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/gpu_shared.h"
 
 namespace offramp::kernels::gpu {
 
@@ -121,10 +122,8 @@ void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h
                        const int* offsets_in, int batch, int tokens, const unsigned char* keep,
                        int* offsets_out, int* state, int n_state, int* state_tmp, void* scratch,
                        size_t scratch_bytes) {
-  check(batch >= 0 && tokens >= 0 && h > 0 && n_state >= 0, "gpu::compact_sequences", "bad shape");
-  check(x_in != x_out, "gpu::compact_sequences", "x_in and x_out must differ (ping-pong buffers)");
-  check(scratch_bytes >= compaction_scratch_bytes(batch), "gpu::compact_sequences",
-        "scratch too small");
+  checks::compact_sequences(x_in, x_out, offsets_in, offsets_out, batch, tokens, h, n_state,
+                            scratch_bytes);
   if (batch == 0) return;
   const size_t ints = align256((static_cast<size_t>(batch) + 1) * sizeof(int));
   char* base = static_cast<char*>(scratch);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/gpu_shared.h"
 
 namespace offramp::kernels::gpu {
 
@@ -181,8 +182,7 @@ int act_code(Activation a) {
 void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t,
                       const void* word, const void* pos, const void* type0, const void* gamma,
                       const void* beta, float eps, void* out, int h) {
-  check(t >= 0 && h > 0, "gpu::embed_layer_norm",
-        "bad shape t=" + std::to_string(t) + " h=" + std::to_string(h));
+  checks::rows("gpu::embed_layer_norm", t, h, "t", "h");
   if (t == 0) return;
   const size_t shm = (static_cast<size_t>(h) + 32) * sizeof(float);
   check(shm <= 48 * 1024, "gpu::embed_layer_norm",
@@ -199,8 +199,7 @@ void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* po
 
 void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma,
                     const void* beta, int rows, int h, float eps) {
-  check(rows >= 0 && h > 0, "gpu::add_layer_norm",
-        "bad shape rows=" + std::to_string(rows) + " h=" + std::to_string(h));
+  checks::rows("gpu::add_layer_norm", rows, h, "rows", "h");
   if (rows == 0) return;
   if (h % 128 == 0 && h <= 1024) {  // the common sizes (128 ... 1024): warp per row
     dispatch(dt, [&](auto z) {
@@ -225,8 +224,7 @@ void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const vo
 
 void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n,
                      Activation act) {
-  check(rows >= 0 && n > 0, "gpu::bias_activation",
-        "bad shape rows=" + std::to_string(rows) + " n=" + std::to_string(n));
+  checks::rows("gpu::bias_activation", rows, n, "rows", "n");
   const size_t total = static_cast<size_t>(rows) * n;
   if (total == 0) return;
   const size_t per_vec = 16 / dtype_size(dt);

@@ -10,12 +10,11 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/gpu_shared.h"
 
 namespace offramp::kernels::gpu {
 
 namespace {
-
-constexpr double kFusedMaxWork = 64.0 * 768 * 768;
 
 // Pooled row of sequence s into p [h] (FP32): the [CLS] row or the mean over its tokens,
 // summed in token order in FP32 as the CPU kernel does.
@@ -35,9 +34,9 @@ __device__ void pool_row(const T* hidden, const int* offsets, int s, int h, bool
   }
 }
 
-// act [h] = tanh(dense) already in shared memory: classifier, softmax(z / T), confidence and
-// the exit decision for sequence s (kernels::temperature_softmax and engine::decide_exit are
-// the host originals). z: [labels] shared, red: [32] shared. Called by the whole block.
+// act [h] = tanh(dense) already in shared memory: the classifier (block sums), then the
+// softmax, confidence and exit decision for sequence s on thread 0 (finish_exit, shared with
+// the host emulation). z: [labels] shared, red: [32] shared. Called by the whole block.
 __device__ void finish_head(const float* act, int h, const float* cls_w, const float* cls_b,
                             int labels, float temperature, const ExitRule& rule,
                             const ExitOutputs& out, int s, float* z, float* red) {
@@ -49,36 +48,7 @@ __device__ void finish_head(const float* act, int h, const float* cls_w, const f
     if (threadIdx.x == 0) z[k] = v + cls_b[k];
   }
   __syncthreads();
-  if (threadIdx.x != 0) return;
-  float* lg = out.logits + static_cast<size_t>(s) * labels;
-  float* p = out.probs + static_cast<size_t>(s) * labels;
-  float mx = z[0] / temperature, sum = 0.0f;
-  for (int k = 1; k < labels; ++k) mx = fmaxf(mx, z[k] / temperature);
-  for (int k = 0; k < labels; ++k) sum += (p[k] = expf(z[k] / temperature - mx));
-  for (int k = 0; k < labels; ++k) p[k] /= sum, lg[k] = z[k];
-  int arg = 0;
-  for (int k = 1; k < labels; ++k)
-    if (p[k] > p[arg]) arg = k;
-  float conf = p[arg];
-  bool leave = false;
-  if (rule.policy == 0) {
-    leave = static_cast<double>(conf) >= rule.threshold;
-  } else if (rule.policy == 1) {
-    double ent = 0;
-    for (int k = 0; k < labels; ++k)
-      if (p[k] > 0) ent -= static_cast<double>(p[k]) * log(static_cast<double>(p[k]));
-    conf = static_cast<float>(1.0 - ent / log(static_cast<double>(labels)));
-    leave = static_cast<double>(conf) >= rule.threshold;
-  } else {
-    const int unchanged = out.prev_argmax[s] == arg ? out.unchanged[s] + 1 : 0;
-    out.unchanged[s] = unchanged;
-    leave = unchanged >= rule.patience;
-  }
-  out.prev_argmax[s] = arg;
-  if (rule.never_exit) leave = false;
-  out.label[s] = arg;
-  out.confidence[s] = conf;
-  out.keep[s] = (leave || rule.final_head) ? 0 : 1;
+  if (threadIdx.x == 0) finish_exit(z, labels, temperature, rule, out, s);
 }
 
 // The whole head in one kernel. grid: batch; block: 256. Shared: pooled [h], act [h],
@@ -142,11 +112,10 @@ __global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, co
 void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
                const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense,
                const ExitOutputs& out) {
-  check(batch >= 0 && h > 0 && head.labels > 0, "gpu::exit_head", "bad shape");
-  check(head.temperature > 0.0f, "gpu::exit_head", "temperature must be > 0");
+  checks::exit_head(batch, h, head, pooled, dense);
   if (batch == 0) return;
   const bool mean = head.pooling == Pooling::Mean;
-  const bool fused = static_cast<double>(batch) * h * h <= kFusedMaxWork;
+  const bool fused = exit_head_fused(batch, h);
   const size_t shm = (2 * static_cast<size_t>(h) + head.labels + 32) * sizeof(float);
   check(shm <= 48 * 1024, "gpu::exit_head", "hidden size plus labels too large for one block");
   dispatch(dt, [&](auto z) {
@@ -163,8 +132,6 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
   });
   OFFRAMP_LAUNCHED("exit_head");
   if (fused) return;
-  check(pooled && dense, "gpu::exit_head",
-        "a batch this large needs the pooled and dense scratch buffers");
   linear(s, dt, pooled, head.dense_w, head.dense_b, dense, batch, h, h, Epilogue::Bias);
   dispatch(dt, [&](auto z) {
     using T = decltype(z);

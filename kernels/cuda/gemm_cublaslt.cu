@@ -5,6 +5,7 @@
 // column-major [n, m]. The bias then runs along C's rows (length n), which is what the
 // BIAS epilogues add.
 #include "kernels/cuda/common.cuh"
+#include "kernels/gpu_shared.h"
 
 namespace offramp::kernels::gpu {
 
@@ -82,10 +83,7 @@ GemmPlan make_plan(Stream::Impl& im, DType dt, int m, int n, int k, Epilogue e) 
 
 void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m,
             int n, int k, Epilogue epilogue) {
-  check(m >= 0 && n > 0 && k > 0, "gpu::linear",
-        "bad shape m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
-  check(x && w && y, "gpu::linear", "null tensor");
-  check(epilogue == Epilogue::None || bias, "gpu::linear", "this epilogue needs a bias");
+  checks::linear(x, w, bias, y, m, n, k, epilogue);
   if (m == 0) return;
   auto& im = s.impl();
   const auto key = std::make_tuple(static_cast<int>(dt), m, n, k, static_cast<int>(epilogue));

@@ -14,7 +14,10 @@ const cudaGraphExec_t kUncapturable = reinterpret_cast<cudaGraphExec_t>(&uncaptu
 }  // namespace
 
 void throw_cuda(cudaError_t e, const char* call, const char* file, int line) {
-  (void)cudaGetLastError();  // clear a sticky launch error so the next call reports its own
+  // Clears a launch-configuration error so the next call reports its own. A fault inside a
+  // kernel (an illegal address) is sticky: every later call fails with it, named after that
+  // call, so find the kernel with CUDA_LAUNCH_BLOCKING=1 or compute-sanitizer.
+  (void)cudaGetLastError();
   throw KernelError(std::string("CUDA error in ") + call + " (" + file + ":" +
                     std::to_string(line) + "): " + cudaGetErrorName(e) + ": " +
                     cudaGetErrorString(e));

@@ -94,7 +94,9 @@ TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
   const auto cpu = Classifier::load(model_dir(), {.device = Device::Cpu});
   const auto gpu_clf = Classifier::load(model_dir(), {.device = Device::Cuda, .precision = prec});
   ASSERT_EQ(gpu_clf.info().device, "cuda");
-  const auto in = texts(300);
+  // The host emulation (a build without CUDA) checks the engine's logic, not the kernels'
+  // numerics: fewer inputs (still more tokens than one lane takes) keep CI's sanitizer run short.
+  const auto in = texts(kernels::cuda_compiled() ? 300 : 120);
   const auto tc = cpu.trace_exits(in), tg = gpu_clf.trace_exits(in);
   ASSERT_EQ(tc.size(), tg.size());
   double max_diff = 0;
@@ -294,7 +296,10 @@ TEST(CudaEngine, AutoTakesTheGpuAndReportsIt) {
   const auto clf = Classifier::load(model_dir());
   EXPECT_EQ(clf.info().device, "cuda");
   EXPECT_EQ(clf.info().precision, "fp16");
-  EXPECT_NE(clf.info().device_name.find("sm_"), std::string::npos) << clf.info().device_name;
+  EXPECT_EQ(clf.info().device_name, gpu::device_description());
+  if (kernels::cuda_compiled()) {  // not the host emulation: a real device with its architecture
+    EXPECT_NE(clf.info().device_name.find("sm_"), std::string::npos) << clf.info().device_name;
+  }
 }
 
 TEST(CudaEngine, OutOfMemoryAtLoadSaysHowMuchWasNeeded) {

@@ -1,0 +1,233 @@
+// The emulated device's ops (see emulation.h): the contract of kernels/gpu.h on the host, in
+// FP32 with the dtype's rounding wherever the CUDA kernels store a tensor. Arguments are
+// checked when the op is enqueued, as the CUDA backend does; device data (offsets, keep
+// flags) when it runs, where a kernel would read it.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/emulation/emulation.h"
+#include "kernels/gemm.h"
+#include "kernels/gpu_shared.h"
+#include "kernels/layer_norm.h"
+
+namespace offramp::kernels::gpu {
+
+namespace {
+
+using emulation::load;
+using emulation::load_all;
+using emulation::rounded;
+using emulation::store;
+using emulation::store_all;
+
+void aligned(const void* p, const char* op, const char* what) {
+  check(p == nullptr || reinterpret_cast<uintptr_t>(p) % 256 == 0, op,
+        std::string(what) + " is not 256-byte aligned (cuBLASLt's heuristic assumes it)");
+}
+
+// Checks packed offsets [batch + 1] as a kernel would find them (sequences of at least
+// `min_len` tokens); returns the longest length.
+int check_offsets(const int* offsets, int batch, const char* op, int min_len = 0) {
+  check(offsets[0] == 0, op, "offsets[0] must be 0");
+  int longest = 0;
+  for (int s = 0; s < batch; ++s) {
+    const int n = offsets[s + 1] - offsets[s];
+    check(n >= min_len, op,
+          "sequence " + std::to_string(s) + " has " + std::to_string(n) + " tokens");
+    longest = std::max(longest, n);
+  }
+  return longest;
+}
+
+}  // namespace
+
+void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias, void* y, int m,
+            int n, int k, Epilogue epilogue) {
+  checks::linear(x, w, bias, y, m, n, k, epilogue);
+  if (m == 0) return;
+  for (auto [p, what] : {std::pair{x, "x"}, {w, "w"}, {bias, "bias"}, {y, "y"}})
+    aligned(p, "gpu::linear", what);
+  emulation::submit(s, [=] {
+    const size_t mn = static_cast<size_t>(m) * n;
+    const auto xf = load_all(dt, x, static_cast<size_t>(m) * k);
+    const auto wf = load_all(dt, w, static_cast<size_t>(n) * k);
+    std::vector<float> yf(mn);
+    kernels::linear(Device::Cpu, xf.data(), wf.data(), nullptr, yf.data(), m, n, k);
+    if (epilogue != Epilogue::None) {
+      const auto b = load_all(dt, bias, static_cast<size_t>(n));
+      for (size_t i = 0; i < mn; ++i) yf[i] += b[i % n];
+    }
+    if (epilogue == Epilogue::BiasGeluTanh)
+      kernels::activation(Device::Cpu, yf.data(), m, n, Activation::GeluTanh);
+    store_all(dt, yf, y);
+  });
+}
+
+void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t,
+                      const void* word, const void* pos, const void* type0, const void* gamma,
+                      const void* beta, float eps, void* out, int h) {
+  checks::rows("gpu::embed_layer_norm", t, h, "t", "h");
+  if (t == 0) return;
+  emulation::submit(s, [=] {
+    const size_t hh = static_cast<size_t>(h);
+    std::vector<float> x(static_cast<size_t>(t) * hh);
+    for (int r = 0; r < t; ++r)
+      for (size_t c = 0; c < hh; ++c)  // HF's order, as the CUDA kernel and the CPU sum
+        x[r * hh + c] = (load(dt, word, static_cast<size_t>(ids[r]) * hh + c) + load(dt, type0, c)) +
+                        load(dt, pos, static_cast<size_t>(positions[r]) * hh + c);
+    const auto g = load_all(dt, gamma, hh), b = load_all(dt, beta, hh);
+    kernels::add_layer_norm(Device::Cpu, x.data(), nullptr, g.data(), b.data(), t, h, eps);
+    store_all(dt, x, out);
+  });
+}
+
+void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma,
+                    const void* beta, int rows, int h, float eps) {
+  checks::rows("gpu::add_layer_norm", rows, h, "rows", "h");
+  if (rows == 0) return;
+  emulation::submit(s, [=] {
+    const size_t n = static_cast<size_t>(rows) * h;
+    auto xf = load_all(dt, x, n);
+    const auto g = load_all(dt, gamma, static_cast<size_t>(h)),
+               b = load_all(dt, beta, static_cast<size_t>(h));
+    std::vector<float> r;
+    if (residual) r = load_all(dt, residual, n);
+    kernels::add_layer_norm(Device::Cpu, xf.data(), residual ? r.data() : nullptr, g.data(),
+                            b.data(), rows, h, eps);
+    store_all(dt, xf, x);
+  });
+}
+
+void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n,
+                     Activation act) {
+  checks::rows("gpu::bias_activation", rows, n, "rows", "n");
+  if (rows == 0) return;
+  emulation::submit(s, [=] {
+    const size_t total = static_cast<size_t>(rows) * n;
+    auto xf = load_all(dt, x, total);
+    if (bias)
+      for (size_t i = 0; i < total; ++i) xf[i] += load(dt, bias, i % n);
+    kernels::activation(Device::Cpu, xf.data(), rows, n, act);
+    store_all(dt, xf, x);
+  });
+}
+
+void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, int batch,
+                      int max_len, int heads, int head_dim, void* ctx, bool force_simple) {
+  checks::packed_attention(qkv, offsets, ctx, batch, max_len, heads, head_dim);
+  if (batch == 0 || max_len == 0) return;
+  // One host implementation stands for both kernels; the simple one's limit still applies.
+  const bool tc = !force_simple && dt != DType::F32 && (head_dim == 32 || head_dim == 64);
+  check(tc || head_dim <= 128, "gpu::packed_attention",
+        "head_dim " + std::to_string(head_dim) + " above 128 is not supported");
+  emulation::submit(s, [=] {
+    // The CUDA grid covers max_len rows per sequence: a longer sequence would lose rows.
+    const int longest = check_offsets(offsets, batch, "gpu::packed_attention");
+    check(longest <= max_len, "gpu::packed_attention",
+          "a sequence of " + std::to_string(longest) + " tokens exceeds max_len " +
+              std::to_string(max_len));
+    const size_t t = static_cast<size_t>(offsets[batch]), h = static_cast<size_t>(heads) * head_dim;
+    const auto q = load_all(dt, qkv, t * 3 * h);
+    std::vector<float> c(t * h);
+    kernels::packed_attention(Device::Cpu, q.data(), offsets, batch, heads, head_dim, c.data());
+    store_all(dt, c, ctx);
+  });
+}
+
+void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int batch, int h,
+               const ExitHeadDevice& head, const ExitRule& rule, void* pooled, void* dense,
+               const ExitOutputs& out) {
+  checks::exit_head(batch, h, head, pooled, dense);
+  if (batch == 0) return;
+  const bool fused = exit_head_fused(batch, h);
+  if (!fused) aligned(pooled, "gpu::exit_head", "pooled"), aligned(dense, "gpu::exit_head", "dense");
+  emulation::submit(s, [=] {
+    check_offsets(offsets, batch, "gpu::exit_head", 1);
+    const size_t hh = static_cast<size_t>(h);
+    const int labels = head.labels;
+    const float T = head.temperature;
+    // Pooled rows and the dense layer's output are stored in dt (the fused kernel rounds
+    // them the same way); the unfused path writes them into the caller's scratch.
+    std::vector<float> p(static_cast<size_t>(batch) * hh);
+    for (int q = 0; q < batch; ++q) {
+      const int b0 = offsets[q], n = offsets[q + 1] - b0;
+      for (size_t c = 0; c < hh; ++c) {
+        float v = 0.0f;
+        if (head.pooling == Pooling::Cls) {
+          v = load(dt, hidden, static_cast<size_t>(b0) * hh + c);
+        } else {
+          for (int i = 0; i < n; ++i) v += load(dt, hidden, static_cast<size_t>(b0 + i) * hh + c);
+          v /= static_cast<float>(n);
+        }
+        p[q * hh + c] = v;
+      }
+    }
+    if (!fused) store_all(dt, p, pooled);
+    for (auto& v : p) v = rounded(dt, v);
+    const auto wd = load_all(dt, head.dense_w, hh * hh);
+    std::vector<float> d(p.size());
+    kernels::linear(Device::Cpu, p.data(), wd.data(), nullptr, d.data(), batch, h, h);
+    for (size_t i = 0; i < d.size(); ++i) {
+      d[i] = rounded(dt, d[i] + load(dt, head.dense_b, i % hh));
+      if (!fused) store(dt, dense, i, d[i]);
+    }
+    for (int q = 0; q < batch; ++q) {
+      std::vector<float> act(hh), z(static_cast<size_t>(labels));
+      for (size_t c = 0; c < hh; ++c) act[c] = std::tanh(d[q * hh + c]);
+      for (int k = 0; k < labels; ++k) {
+        float v = 0.0f;
+        for (size_t c = 0; c < hh; ++c) v += act[c] * head.cls_w[static_cast<size_t>(k) * hh + c];
+        z[static_cast<size_t>(k)] = v + head.cls_b[k];
+      }
+      finish_exit(z.data(), labels, T, rule, out, q);
+    }
+  });
+}
+
+size_t compaction_scratch_bytes(int max_batch) {
+  // starts and slots: 2 x [max_batch + 1] ints (the CUDA backend adds CUB's storage).
+  return 2 * (static_cast<size_t>(max_batch) + 1) * sizeof(int);
+}
+
+void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h,
+                       const int* offsets_in, int batch, int tokens, const unsigned char* keep,
+                       int* offsets_out, int* state, int n_state, int* state_tmp, void* scratch,
+                       size_t scratch_bytes) {
+  checks::compact_sequences(x_in, x_out, offsets_in, offsets_out, batch, tokens, h, n_state,
+                            scratch_bytes);
+  if (batch == 0) return;
+  emulation::submit(s, [=] {
+    check_offsets(offsets_in, batch, "gpu::compact_sequences");
+    check(offsets_in[batch] == tokens, "gpu::compact_sequences",
+          "offsets end at " + std::to_string(offsets_in[batch]) + " but tokens = " +
+              std::to_string(tokens));
+    int* starts = static_cast<int*>(scratch);  // [batch + 1] exclusive sums of kept lengths
+    int* slots = starts + batch + 1;           // [batch + 1] exclusive sums of kept flags
+    starts[0] = 0, slots[0] = 0;
+    for (int q = 0; q < batch; ++q) {
+      const bool k = keep[q] != 0;
+      starts[q + 1] = starts[q] + (k ? offsets_in[q + 1] - offsets_in[q] : 0);
+      slots[q + 1] = slots[q] + (k ? 1 : 0);
+    }
+    const int kept = slots[batch];
+    for (int q = 0; q < batch; ++q) {
+      if (!keep[q]) continue;
+      offsets_out[slots[q]] = starts[q];
+      for (int i = 0; i < n_state; ++i) state_tmp[i * batch + slots[q]] = state[i * batch + q];
+    }
+    offsets_out[kept] = starts[batch];
+    for (int i = 0; i < n_state * kept; ++i) state[i] = state_tmp[(i / kept) * batch + i % kept];
+    const size_t row = static_cast<size_t>(h) * dtype_size(dt);
+    for (int q = 0; q < batch; ++q)
+      if (keep[q])
+        std::memcpy(static_cast<char*>(x_out) + static_cast<size_t>(starts[q]) * row,
+                    static_cast<const char*>(x_in) + static_cast<size_t>(offsets_in[q]) * row,
+                    static_cast<size_t>(offsets_in[q + 1] - offsets_in[q]) * row);
+  });
+}
+
+}  // namespace offramp::kernels::gpu
