@@ -20,12 +20,13 @@ namespace offramp::kernels::gpu {
 namespace checks {
 void linear(const void* x, const void* w, const void* bias, const void* y, int m, int n, int k,
             Epilogue epilogue);
-// embed_layer_norm (t, h), add_layer_norm (rows, h), bias_activation (rows, n).
-void rows(const char* op, int rows, int h, const char* rows_name, const char* h_name);
-void packed_attention(const void* qkv, const int* offsets, const void* ctx, int batch,
-                      int max_len, int heads, int head_dim);
-void exit_head(int batch, int h, const ExitHeadDevice& head, const void* pooled,
-               const void* dense);
+// embed_layer_norm (t, h), add_layer_norm (rows, h), bias_activation (rows, n); `row_in_smem`:
+// the op keeps a row in one block's 48 KiB of shared memory (h <= 12256).
+void rows(const char* op, int rows, int h, const char* rows_name, const char* h_name,
+          bool row_in_smem);
+void packed_attention(const void* qkv, const int* offsets, const void* ctx, int batch, int max_len,
+                      int heads, int head_dim);
+void exit_head(int batch, int h, const ExitHeadDevice& head, const void* pooled, const void* dense);
 void compact_sequences(const void* x_in, const void* x_out, const int* offsets_in,
                        const int* offsets_out, int batch, int tokens, int h, int n_state,
                        size_t scratch_bytes);

@@ -12,12 +12,19 @@
 // is emulated, made strict where a real GPU would fail quietly:
 //  - ops run only when the stream is synchronised (or a copy to pageable memory waits), as
 //    on a GPU, so results read before synchronize() are stale here too;
-//  - device memory is an exact-size host block, so ASan sees every overflow of a workspace;
+//  - device memory is an exact-size host block in a registry: every op checks that its
+//    pointers are device memory with room for the tensor (a host pointer handed to an op, or
+//    a copy the wrong way round, faults on a GPU), that outputs do not overlap inputs, and
+//    the alignment the CUDA backend assumes; ASan sees any overflow left;
 //  - run_graph records the ops of a capture with their arguments and replays that record, so
-//    a value missing from the key replays stale; synchronising, allocating or copying
-//    pageable memory inside a capture throws;
+//    a value missing from the key replays stale; synchronising, allocating, freeing or
+//    copying pageable memory inside a capture is an error (the CUDA backend would silently
+//    give up the graph), and so is nesting captures;
 //  - contract violations that CUDA would turn into garbage (max_len below a sequence's
-//    length, an unaligned GEMM pointer, offsets that disagree with the token count) throw.
+//    length, offsets that disagree with the token count) throw.
+// Where it is more forgiving than a GPU: the queued ops run one stream at a time and only at
+// synchronisation, so a race between two streams, or a host read of pinned memory that a
+// later queued copy overwrites, passes here; pageable uploads are staged at the call.
 #pragma once
 
 #include <cstddef>
@@ -34,14 +41,14 @@
 namespace offramp::kernels::gpu {
 
 struct Stream::Impl {
-  std::mutex mu;                               // guards everything below
-  std::vector<std::function<void()>> queue;    // enqueued, not yet run
+  std::mutex mu;                                            // guards everything below
+  std::vector<std::function<void()>> queue;                 // enqueued, not yet run
   std::vector<std::function<void()>>* recording = nullptr;  // run_graph's capture
   // run_graph's cache: nullopt = seen once (ran directly), else the captured ops.
   std::map<std::string, std::optional<std::vector<std::function<void()>>>> graphs;
   std::unique_ptr<unsigned char[]> pinned;  // pinned()'s block, exactly pinned_bytes long
   size_t pinned_bytes = 0;
-  std::string error;                  // an op's failure during a flush nobody waited for
+  std::string error;  // an op's failure during a flush nobody waited for
 };
 
 namespace emulation {
@@ -53,6 +60,20 @@ void require(const char* op);
 
 // Queues `op` on the stream (or into the capture being recorded).
 void submit(Stream& s, std::function<void()> op);
+
+// Graph captures (runtime.cpp): throws when this thread is recording one; break_capture
+// notes an action that would invalidate it (run_graph then throws) where throwing cannot.
+void not_while_capturing(const char* what);
+void break_capture(const char* what);
+// Runs every stream's queued ops, as cudaFree's implicit device synchronisation does.
+void wait_all_streams();
+
+// Pointer checks (memory.cpp), each throwing KernelError naming `op` and `what`: [p, p + bytes)
+// lies inside one live Buffer; p is host memory; two ranges do not overlap; p is aligned.
+void device(const void* p, size_t bytes, const char* op, const char* what);
+void host(const void* p, const char* op, const char* what);
+void disjoint(const void* a, size_t na, const void* b, size_t nb, const char* op, const char* what);
+void aligned(const void* p, size_t alignment, const char* op, const char* what);
 
 // Element i of a `dt` tensor as FP32, and the store that rounds to nearest even.
 float load(DType dt, const void* p, size_t i);

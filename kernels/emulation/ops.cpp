@@ -2,6 +2,7 @@
 // FP32 with the dtype's rounding wherever the CUDA kernels store a tensor. Arguments are
 // checked when the op is enqueued, as the CUDA backend does; device data (offsets, keep
 // flags) when it runs, where a kernel would read it.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -18,16 +19,17 @@ namespace offramp::kernels::gpu {
 
 namespace {
 
+using emulation::aligned;
+using emulation::device;
+using emulation::disjoint;
 using emulation::load;
 using emulation::load_all;
 using emulation::rounded;
 using emulation::store;
 using emulation::store_all;
 
-void aligned(const void* p, const char* op, const char* what) {
-  check(p == nullptr || reinterpret_cast<uintptr_t>(p) % 256 == 0, op,
-        std::string(what) + " is not 256-byte aligned (cuBLASLt's heuristic assumes it)");
-}
+// Bytes of n elements of dt.
+size_t nbytes(DType dt, size_t n) { return n * dtype_size(dt); }
 
 // Checks packed offsets [batch + 1] as a kernel would find them (sequences of at least
 // `min_len` tokens); returns the longest length.
@@ -49,8 +51,15 @@ void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias,
             int n, int k, Epilogue epilogue) {
   checks::linear(x, w, bias, y, m, n, k, epilogue);
   if (m == 0) return;
-  for (auto [p, what] : {std::pair{x, "x"}, {w, "w"}, {bias, "bias"}, {y, "y"}})
-    aligned(p, "gpu::linear", what);
+  const char* op = "gpu::linear";
+  const size_t xb = nbytes(dt, static_cast<size_t>(m) * k),
+               wb = nbytes(dt, static_cast<size_t>(n) * k),
+               yb = nbytes(dt, static_cast<size_t>(m) * n);
+  device(x, xb, op, "x"), device(w, wb, op, "w"), device(y, yb, op, "y");
+  if (epilogue != Epilogue::None)
+    device(bias, nbytes(dt, n), op, "bias"), aligned(bias, 256, op, "bias");
+  aligned(x, 256, op, "x"), aligned(w, 256, op, "w"), aligned(y, 256, op, "y");
+  disjoint(y, yb, x, xb, op, "y and x"), disjoint(y, yb, w, wb, op, "y and w");
   emulation::submit(s, [=] {
     const size_t mn = static_cast<size_t>(m) * n;
     const auto xf = load_all(dt, x, static_cast<size_t>(m) * k);
@@ -70,15 +79,28 @@ void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias,
 void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* positions, int t,
                       const void* word, const void* pos, const void* type0, const void* gamma,
                       const void* beta, float eps, void* out, int h) {
-  checks::rows("gpu::embed_layer_norm", t, h, "t", "h");
+  checks::rows("gpu::embed_layer_norm", t, h, "t", "h", true);
   if (t == 0) return;
+  const char* op = "gpu::embed_layer_norm";
+  const size_t row = nbytes(dt, static_cast<size_t>(h));
+  device(ids, static_cast<size_t>(t) * 4, op, "ids"),
+      device(positions, static_cast<size_t>(t) * 4, op, "positions");
+  device(type0, row, op, "type0"), device(gamma, row, op, "gamma"), device(beta, row, op, "beta");
+  device(out, static_cast<size_t>(t) * row, op, "out");
   emulation::submit(s, [=] {
+    // The caller checked ids and positions against the tables; the tables must hold them.
+    const int32_t max_id = *std::max_element(ids, ids + t),
+                  max_pos = *std::max_element(positions, positions + t);
+    device(word, (static_cast<size_t>(max_id) + 1) * row, op, "word embeddings at the largest id");
+    device(pos, (static_cast<size_t>(max_pos) + 1) * row, op,
+           "position embeddings at the largest position");
     const size_t hh = static_cast<size_t>(h);
     std::vector<float> x(static_cast<size_t>(t) * hh);
     for (int r = 0; r < t; ++r)
       for (size_t c = 0; c < hh; ++c)  // HF's order, as the CUDA kernel and the CPU sum
-        x[r * hh + c] = (load(dt, word, static_cast<size_t>(ids[r]) * hh + c) + load(dt, type0, c)) +
-                        load(dt, pos, static_cast<size_t>(positions[r]) * hh + c);
+        x[r * hh + c] =
+            (load(dt, word, static_cast<size_t>(ids[r]) * hh + c) + load(dt, type0, c)) +
+            load(dt, pos, static_cast<size_t>(positions[r]) * hh + c);
     const auto g = load_all(dt, gamma, hh), b = load_all(dt, beta, hh);
     kernels::add_layer_norm(Device::Cpu, x.data(), nullptr, g.data(), b.data(), t, h, eps);
     store_all(dt, x, out);
@@ -87,8 +109,20 @@ void embed_layer_norm(Stream& s, DType dt, const int32_t* ids, const int32_t* po
 
 void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const void* gamma,
                     const void* beta, int rows, int h, float eps) {
-  checks::rows("gpu::add_layer_norm", rows, h, "rows", "h");
+  checks::rows("gpu::add_layer_norm", rows, h, "rows", "h", true);
   if (rows == 0) return;
+  const char* op = "gpu::add_layer_norm";
+  const size_t xb = nbytes(dt, static_cast<size_t>(rows) * h),
+               row = nbytes(dt, static_cast<size_t>(h));
+  device(x, xb, op, "x"), device(gamma, row, op, "gamma"), device(beta, row, op, "beta");
+  if (residual)
+    device(residual, xb, op, "residual"), disjoint(x, xb, residual, xb, op, "x and residual");
+  if (h % 128 == 0 && h <= 1024)  // the warp-per-row kernel loads 4-element vectors
+    for (auto [p, what] : {std::pair{static_cast<const void*>(x), "x"},
+                           {residual, "residual"},
+                           {gamma, "gamma"},
+                           {beta, "beta"}})
+      if (p) aligned(p, 4 * dtype_size(dt), op, what);
   emulation::submit(s, [=] {
     const size_t n = static_cast<size_t>(rows) * h;
     auto xf = load_all(dt, x, n);
@@ -104,8 +138,10 @@ void add_layer_norm(Stream& s, DType dt, void* x, const void* residual, const vo
 
 void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, int n,
                      Activation act) {
-  checks::rows("gpu::bias_activation", rows, n, "rows", "n");
+  checks::rows("gpu::bias_activation", rows, n, "rows", "n", false);
   if (rows == 0) return;
+  device(x, nbytes(dt, static_cast<size_t>(rows) * n), "gpu::bias_activation", "x");
+  if (bias) device(bias, nbytes(dt, n), "gpu::bias_activation", "bias");
   emulation::submit(s, [=] {
     const size_t total = static_cast<size_t>(rows) * n;
     auto xf = load_all(dt, x, total);
@@ -124,6 +160,9 @@ void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, 
   const bool tc = !force_simple && dt != DType::F32 && (head_dim == 32 || head_dim == 64);
   check(tc || head_dim <= 128, "gpu::packed_attention",
         "head_dim " + std::to_string(head_dim) + " above 128 is not supported");
+  const char* op = "gpu::packed_attention";
+  device(offsets, (static_cast<size_t>(batch) + 1) * 4, op, "offsets");
+  if (tc) aligned(qkv, 16, op, "qkv");  // 16-byte loads
   emulation::submit(s, [=] {
     // The CUDA grid covers max_len rows per sequence: a longer sequence would lose rows.
     const int longest = check_offsets(offsets, batch, "gpu::packed_attention");
@@ -131,6 +170,8 @@ void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, 
           "a sequence of " + std::to_string(longest) + " tokens exceeds max_len " +
               std::to_string(max_len));
     const size_t t = static_cast<size_t>(offsets[batch]), h = static_cast<size_t>(heads) * head_dim;
+    device(qkv, nbytes(dt, 3 * t * h), op, "qkv"), device(ctx, nbytes(dt, t * h), op, "ctx");
+    disjoint(ctx, nbytes(dt, t * h), qkv, nbytes(dt, 3 * t * h), op, "ctx and qkv");
     const auto q = load_all(dt, qkv, t * 3 * h);
     std::vector<float> c(t * h);
     kernels::packed_attention(Device::Cpu, q.data(), offsets, batch, heads, head_dim, c.data());
@@ -144,10 +185,32 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
   checks::exit_head(batch, h, head, pooled, dense);
   if (batch == 0) return;
   const bool fused = exit_head_fused(batch, h);
-  if (!fused) aligned(pooled, "gpu::exit_head", "pooled"), aligned(dense, "gpu::exit_head", "dense");
+  const char* op = "gpu::exit_head";
+  const size_t b = static_cast<size_t>(batch), hh = static_cast<size_t>(h),
+               bl = b * static_cast<size_t>(head.labels) * 4;
+  device(offsets, (b + 1) * 4, op, "offsets");
+  device(head.dense_w, nbytes(dt, hh * hh), op, "dense_w"),
+      device(head.dense_b, nbytes(dt, hh), op, "dense_b");
+  device(head.cls_w, static_cast<size_t>(head.labels) * hh * 4, op, "cls_w");
+  device(head.cls_b, static_cast<size_t>(head.labels) * 4, op, "cls_b");
+  device(out.logits, bl, op, "logits"), device(out.probs, bl, op, "probs");
+  device(out.confidence, b * 4, op, "confidence"), device(out.label, b * 4, op, "label");
+  device(out.keep, b, op, "keep"), device(out.prev_argmax, b * 4, op, "prev_argmax");
+  device(out.unchanged, b * 4, op, "unchanged");
+  if (!fused) {  // pooling, then the dense layer through cuBLASLt
+    device(pooled, nbytes(dt, b * hh), op, "pooled"),
+        device(dense, nbytes(dt, b * hh), op, "dense");
+    for (auto [p, what] : {std::pair{static_cast<const void*>(pooled), "pooled"},
+                           {dense, "dense"},
+                           {head.dense_w, "dense_w"},
+                           {head.dense_b, "dense_b"}})
+      aligned(p, 256, op, what);
+  }
   emulation::submit(s, [=] {
-    check_offsets(offsets, batch, "gpu::exit_head", 1);
-    const size_t hh = static_cast<size_t>(h);
+    check_offsets(offsets, batch, op, 1);
+    const size_t hidden_bytes = nbytes(dt, static_cast<size_t>(offsets[batch]) * hh);
+    device(hidden, hidden_bytes, op, "hidden");
+    if (!fused) disjoint(pooled, nbytes(dt, b * hh), hidden, hidden_bytes, op, "pooled and hidden");
     const int labels = head.labels;
     const float T = head.temperature;
     // Pooled rows and the dense layer's output are stored in dt (the fused kernel rounds
@@ -200,11 +263,22 @@ void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h
   checks::compact_sequences(x_in, x_out, offsets_in, offsets_out, batch, tokens, h, n_state,
                             scratch_bytes);
   if (batch == 0) return;
+  const char* op = "gpu::compact_sequences";
+  const size_t b = static_cast<size_t>(batch), sb = static_cast<size_t>(n_state) * b * 4,
+               row = nbytes(dt, static_cast<size_t>(h));
+  device(offsets_in, (b + 1) * 4, op, "offsets_in"),
+      device(offsets_out, (b + 1) * 4, op, "offsets_out");
+  device(keep, b, op, "keep"), device(scratch, scratch_bytes, op, "scratch");
+  device(state, sb, op, "state"), device(state_tmp, sb, op, "state_tmp");
+  disjoint(state, sb, state_tmp, sb, op, "state and state_tmp");
+  device(x_in, static_cast<size_t>(tokens) * row, op, "x_in");
+  if (row % 16 == 0)
+    aligned(x_in, 16, op, "x_in"), aligned(x_out, 16, op, "x_out");  // 16-byte rows
   emulation::submit(s, [=] {
     check_offsets(offsets_in, batch, "gpu::compact_sequences");
     check(offsets_in[batch] == tokens, "gpu::compact_sequences",
-          "offsets end at " + std::to_string(offsets_in[batch]) + " but tokens = " +
-              std::to_string(tokens));
+          "offsets end at " + std::to_string(offsets_in[batch]) +
+              " but tokens = " + std::to_string(tokens));
     int* starts = static_cast<int*>(scratch);  // [batch + 1] exclusive sums of kept lengths
     int* slots = starts + batch + 1;           // [batch + 1] exclusive sums of kept flags
     starts[0] = 0, slots[0] = 0;
@@ -214,6 +288,9 @@ void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h
       slots[q + 1] = slots[q] + (k ? 1 : 0);
     }
     const int kept = slots[batch];
+    const size_t out_bytes = static_cast<size_t>(starts[batch]) * row;
+    device(x_out, out_bytes, op, "x_out");
+    disjoint(x_out, out_bytes, x_in, static_cast<size_t>(tokens) * row, op, "x_out and x_in");
     for (int q = 0; q < batch; ++q) {
       if (!keep[q]) continue;
       offsets_out[slots[q]] = starts[q];
@@ -221,7 +298,6 @@ void compact_sequences(Stream& s, DType dt, const void* x_in, void* x_out, int h
     }
     offsets_out[kept] = starts[batch];
     for (int i = 0; i < n_state * kept; ++i) state[i] = state_tmp[(i / kept) * batch + i % kept];
-    const size_t row = static_cast<size_t>(h) * dtype_size(dt);
     for (int q = 0; q < batch; ++q)
       if (keep[q])
         std::memcpy(static_cast<char*>(x_out) + static_cast<size_t>(starts[q]) * row,

@@ -1,6 +1,5 @@
 // The emulated device (see emulation.h): memory, streams, graphs, copies, conversions.
 #include <Eigen/Core>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,24 +11,14 @@ namespace offramp::kernels::gpu {
 
 namespace {
 
-// Emulated device memory: allocations beyond it fail as cudaMalloc would.
-constexpr size_t kDeviceBytes = size_t{16} << 30;
-std::atomic<size_t> g_in_use{0};
-
 // Every live stream, so freeing device memory can wait for them (cudaFree synchronises the
 // device) and copies can tell pinned host memory from pageable.
 std::mutex g_streams_mu;
 std::set<Stream::Impl*> g_streams;
 
-// Set while run_graph records a capture on this thread.
+// Set while run_graph records a capture on this thread, and what broke it.
 thread_local bool t_capturing = false;
-
-void not_while_capturing(const char* what) {
-  if (t_capturing)
-    throw KernelError(std::string(what) +
-                      " inside a CUDA graph capture: run_graph's enqueue must not synchronise, "
-                      "allocate or copy pageable host memory");
-}
+thread_local std::string t_broken;
 
 // Runs the stream's queued ops in order. The first failure drops the rest (the stream is
 // broken, as after a CUDA error) and is rethrown, or kept for the next synchronisation when
@@ -45,6 +34,8 @@ void flush(Stream::Impl& im, bool rethrow) {
       for (auto& op : ops) op();
     } catch (const std::exception& e) {
       err = e.what();
+    } catch (...) {
+      err = "an emulated op failed";
     }
   }
   if (err.empty()) return;
@@ -77,6 +68,22 @@ bool enabled() {
 
 void require(const char* op) {
   if (!enabled()) no_cuda(op);
+}
+
+void not_while_capturing(const char* what) {
+  if (t_capturing)
+    throw KernelError(std::string(what) +
+                      " inside a CUDA graph capture: run_graph's enqueue must not synchronise, "
+                      "allocate, free or copy pageable host memory");
+}
+
+void break_capture(const char* what) {
+  if (t_capturing && t_broken.empty()) t_broken = what;
+}
+
+void wait_all_streams() {
+  const std::lock_guard<std::mutex> lock(g_streams_mu);
+  for (Stream::Impl* im : g_streams) flush(*im, false);
 }
 
 void submit(Stream& s, std::function<void()> op) {
@@ -142,46 +149,6 @@ std::string device_description() {
   return "host emulation of the GPU interface (OFFRAMP_GPU_EMULATION=1; no CUDA in this build)";
 }
 
-Buffer::Buffer(size_t bytes, const char* what) : bytes_(bytes) {
-  emulation::require("gpu::Buffer");
-  not_while_capturing("allocating device memory");
-  if (bytes == 0) return;
-  const size_t used = g_in_use.fetch_add(bytes);
-  // 256-byte aligned like cudaMalloc; exactly `bytes` long, so ASan sees overflows.
-  if (used + bytes > kDeviceBytes || posix_memalign(&p_, 256, bytes) != 0) {
-    g_in_use.fetch_sub(bytes);
-    p_ = nullptr;
-    char buf[320];
-    std::snprintf(buf, sizeof buf,
-                  "cudaMalloc (emulated) of %.1f MiB for %s failed: out of memory (%.1f MiB free "
-                  "of %.1f MiB)",
-                  static_cast<double>(bytes) / 1048576.0, what,
-                  static_cast<double>(kDeviceBytes - std::min(used, kDeviceBytes)) / 1048576.0,
-                  static_cast<double>(kDeviceBytes) / 1048576.0);
-    throw KernelError(buf);
-  }
-  std::memset(p_, 0xa5, bytes);  // fresh device memory is garbage, not zeros
-}
-Buffer::Buffer(Buffer&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr, o.bytes_ = 0; }
-Buffer& Buffer::operator=(Buffer&& o) noexcept {
-  if (this != &o) {
-    Buffer old(std::move(*this));
-    p_ = o.p_, bytes_ = o.bytes_;
-    o.p_ = nullptr, o.bytes_ = 0;
-  }
-  return *this;
-}
-Buffer::~Buffer() {
-  if (!p_) return;
-  {
-    // cudaFree waits for the device: run every stream's queued ops first.
-    const std::lock_guard<std::mutex> lock(g_streams_mu);
-    for (Stream::Impl* im : g_streams) flush(*im, false);
-  }
-  std::free(p_);
-  g_in_use.fetch_sub(bytes_);
-}
-
 Stream::Stream() : impl_(std::make_unique<Impl>()) {
   emulation::require("gpu::Stream");
   const std::lock_guard<std::mutex> lock(g_streams_mu);
@@ -194,13 +161,15 @@ Stream::~Stream() {
 }
 
 void Stream::synchronize() {
-  not_while_capturing("Stream::synchronize");
+  emulation::not_while_capturing("Stream::synchronize");
   flush(*impl_, true);
 }
 
 void run_graph(Stream& s, const std::string& key, const std::function<void()>& enqueue) {
   Stream::Impl& im = s.impl();
   std::unique_lock<std::mutex> lock(im.mu);
+  // CUDA would record an inner graph as a child node; nothing here nests them.
+  check(im.recording == nullptr, "gpu::run_graph", "run_graph inside a capture");
   auto it = im.graphs.find(key);
   if (it == im.graphs.end()) {
     if (im.graphs.size() >= 1024) im.graphs.clear();  // as the CUDA backend bounds its cache
@@ -213,19 +182,24 @@ void run_graph(Stream& s, const std::string& key, const std::function<void()>& e
     // Second sighting: record the ops with the arguments they were given now.
     std::vector<std::function<void()>> ops;
     im.recording = &ops;
-    t_capturing = true;
+    t_capturing = true, t_broken.clear();
     lock.unlock();
-    try {
-      enqueue();
-    } catch (...) {
+    auto end_capture = [&] {
       lock.lock();
       im.recording = nullptr;
       t_capturing = false;
+    };
+    try {
+      enqueue();
+    } catch (...) {
+      end_capture();
       throw;
     }
-    lock.lock();
-    im.recording = nullptr;
-    t_capturing = false;
+    end_capture();
+    if (!t_broken.empty())
+      throw KernelError("gpu::run_graph: " + t_broken +
+                        " inside a CUDA graph capture breaks it (the CUDA backend would then "
+                        "run this work without a graph from now on)");
     it->second = std::move(ops);
   }
   // Launch: the recorded ops, as recorded, go on the queue.
@@ -235,12 +209,14 @@ void run_graph(Stream& s, const std::string& key, const std::function<void()>& e
 void copy_to_device(Stream& s, void* dst, const void* src, size_t bytes) {
   emulation::require("gpu::copy_to_device");
   if (!bytes) return;
+  emulation::device(dst, bytes, "gpu::copy_to_device", "the destination");
+  emulation::host(src, "gpu::copy_to_device", "the source");
   if (is_pinned(src)) {
     emulation::submit(s, [=] { std::memcpy(dst, src, bytes); });
     return;
   }
   // Pageable: the copy is staged before the call returns, so `src` may change afterwards.
-  not_while_capturing("a copy from pageable host memory");
+  emulation::not_while_capturing("a copy from pageable host memory");
   auto staged = std::make_shared<std::vector<unsigned char>>(
       static_cast<const unsigned char*>(src), static_cast<const unsigned char*>(src) + bytes);
   emulation::submit(s, [=] { std::memcpy(dst, staged->data(), bytes); });
@@ -249,12 +225,14 @@ void copy_to_device(Stream& s, void* dst, const void* src, size_t bytes) {
 void copy_to_host(Stream& s, void* dst, const void* src, size_t bytes) {
   emulation::require("gpu::copy_to_host");
   if (!bytes) return;
+  emulation::host(dst, "gpu::copy_to_host", "the destination");
+  emulation::device(src, bytes, "gpu::copy_to_host", "the source");
   if (is_pinned(dst)) {
     emulation::submit(s, [=] { std::memcpy(dst, src, bytes); });
     return;
   }
   // Pageable: the call returns when the copy (and everything before it) is done.
-  not_while_capturing("a copy to pageable host memory");
+  emulation::not_while_capturing("a copy to pageable host memory");
   emulation::submit(s, [=] { std::memcpy(dst, src, bytes); });
   flush(s.impl(), true);
 }
@@ -262,29 +240,35 @@ void copy_to_host(Stream& s, void* dst, const void* src, size_t bytes) {
 void* pinned(Stream& s, size_t bytes) {
   Stream::Impl& im = s.impl();
   if (im.pinned_bytes < bytes) {
-    not_while_capturing("reallocating pinned host memory");
+    emulation::not_while_capturing("reallocating pinned host memory");
     flush(im, true);  // the old block may still be a queued copy's target
     const std::lock_guard<std::mutex> lock(g_streams_mu);
-    im.pinned = std::make_unique<unsigned char[]>(bytes);
-    im.pinned_bytes = bytes;
-    std::memset(im.pinned.get(), 0xa5, bytes);
+    const size_t want = bytes < 4096 ? 4096 : bytes * 2;  // the CUDA backend's growth rule
+    im.pinned = std::make_unique<unsigned char[]>(want);
+    im.pinned_bytes = want;
+    std::memset(im.pinned.get(), 0xa5, want);
   }
   return im.pinned.get();
 }
 
 void convert_from_f32(Stream& s, DType dt, const float* x, void* y, size_t n) {
+  emulation::device(x, n * sizeof(float), "gpu::convert_from_f32", "x");
+  emulation::device(y, n * dtype_size(dt), "gpu::convert_from_f32", "y");
   emulation::submit(s, [=] {
     for (size_t i = 0; i < n; ++i) emulation::store(dt, y, i, x[i]);
   });
 }
 
 void convert_to_f32(Stream& s, DType dt, const void* x, float* y, size_t n) {
+  emulation::device(x, n * dtype_size(dt), "gpu::convert_to_f32", "x");
+  emulation::device(y, n * sizeof(float), "gpu::convert_to_f32", "y");
   emulation::submit(s, [=] {
     for (size_t i = 0; i < n; ++i) y[i] = emulation::load(dt, x, i);
   });
 }
 
 void poison(Stream& s, DType dt, void* x, size_t n) {
+  emulation::device(x, n * dtype_size(dt), "gpu::poison", "x");
   emulation::submit(s, [=] { std::memset(x, 0xff, n * dtype_size(dt)); });
 }
 
