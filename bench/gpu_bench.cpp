@@ -219,6 +219,11 @@ int main(int argc, char** argv) {
           g_plain =
               std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{},
                                          std::vector<offramp::models::ExitHeadParams>{}, plain);
+      // And with the erf GELU in cuBLASLt's tanh-GELU epilogue (GpuOptions.approximate_gelu):
+      // what the exact activation's separate pass costs.
+      offramp::engine::GpuOptions tanh_gelu = go;
+      tanh_gelu.approximate_gelu = true;
+      const GpuModel g_tanh(c, weights, {}, {}, tanh_gelu);
       for (const auto& sh : shapes) {
         if (sh.tokens > c.max_position)
           throw offramp::Error("--shapes: tokens above max_position 512");
@@ -228,7 +233,8 @@ int main(int argc, char** argv) {
         for (auto& in : inputs)
           for (auto& id : in)
             id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
-        for (const GpuModel* model : std::initializer_list<const GpuModel*>{&g, g_plain.get()}) {
+        for (const GpuModel* model :
+             std::initializer_list<const GpuModel*>{&g, g_plain.get(), &g_tanh}) {
           if (model == nullptr ||
               (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens))
             continue;
@@ -240,7 +246,9 @@ int main(int argc, char** argv) {
             times.push_back(ms_since(t0));
           }
           const double med = median(times), tflops = forward_flops(c, sh) / (med / 1000.0) / 1e12;
-          const std::string label = model == &g ? name : name + " (no CUDA graphs)";
+          const std::string label = model == &g        ? name
+                                    : model == &g_tanh ? name + " (tanh GELU epilogue)"
+                                                       : name + " (no CUDA graphs)";
           out["runs"].push_back({{"model", label},
                                  {"batch", sh.batch},
                                  {"tokens", sh.tokens},

@@ -42,8 +42,12 @@ int longest(const std::vector<int>& offsets) {
 
 }  // namespace
 
-GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens)
-    : w_(w), budget_(budget), graph_max_tokens_(graph_max_tokens) {
+GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens, bool approximate_gelu)
+    : w_(w),
+      budget_(budget),
+      graph_max_tokens_(graph_max_tokens),
+      gelu_epilogue_(w.c.activation == kernels::Activation::GeluTanh ||
+                     (approximate_gelu && w.c.activation == kernels::Activation::GeluErf)) {
   const size_t e = gpu::dtype_size(w.dt), t = static_cast<size_t>(budget),
                h = static_cast<size_t>(w.c.hidden);
   // Every sequence has at least one token, so a chunk holds at most `budget` sequences.
@@ -114,12 +118,12 @@ void GpuLane::layer(int l) {
   gpu::linear(stream_, dt, ctx_.data(), L.ao_w.data(), L.ao_b.data(), tmp_.data(), t, h, h);
   gpu::add_layer_norm(stream_, dt, cur_, tmp_.data(), L.ln1_g.data(), L.ln1_b.data(), t, h,
                       w_.c.layer_norm_eps);
-  if (w_.c.activation == kernels::Activation::GeluTanh) {
+  if (gelu_epilogue_) {
     gpu::linear(stream_, dt, cur_, L.fi_w.data(), L.fi_b.data(), ffn_.data(), t, f, h,
                 gpu::Epilogue::BiasGeluTanh);
   } else {
     // BERT's erf GELU has no cuBLASLt epilogue (its GELU is the tanh form): bias in the GEMM,
-    // the activation in our kernel.
+    // the exact activation in our kernel (unless GpuOptions.approximate_gelu).
     gpu::linear(stream_, dt, cur_, L.fi_w.data(), L.fi_b.data(), ffn_.data(), t, f, h);
     gpu::bias_activation(stream_, dt, ffn_.data(), nullptr, t, f, w_.c.activation);
   }

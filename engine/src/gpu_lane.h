@@ -39,7 +39,8 @@ class GpuLane {
  public:
   // Allocates the workspace for `budget` tokens; throws KernelError (naming the buffer and the
   // bytes) when the GPU is out of memory.
-  GpuLane(const GpuWeights& w, int budget, int graph_max_tokens);
+  // approximate_gelu: GpuOptions' (erf GELU through cuBLASLt's tanh-GELU epilogue).
+  GpuLane(const GpuWeights& w, int budget, int graph_max_tokens, bool approximate_gelu);
 
   // Starts inputs [first, last) (at most `budget` tokens): uploads ids, positions, offsets and
   // the exit state, and runs the embeddings. Asynchronous.
@@ -66,6 +67,7 @@ class GpuLane {
   const GpuWeights& w_;
   kernels::gpu::Stream stream_;
   int budget_, graph_max_tokens_;
+  bool gelu_epilogue_;  // the FFN's activation runs in the GEMM's epilogue
   size_t compaction_bytes_ = 0;
   kernels::gpu::Buffer xa_, xb_, qkv_, ctx_, tmp_, ffn_, ids_, positions_, offsets_a_, offsets_b_,
       pooled_, dense_, exit_out_, state_, state_tmp_, compaction_;

@@ -106,7 +106,8 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
   try {
     m.upload_all(weights, offramp, heads);
     for (int l = 0; l < options.lanes; ++l)
-      m.lanes.push_back(std::make_unique<GpuLane>(m.w, m.budget, m.graph_max_tokens));
+      m.lanes.push_back(std::make_unique<GpuLane>(m.w, m.budget, m.graph_max_tokens,
+                                                  options.approximate_gelu));
   } catch (const kernels::KernelError& e) {
     const double mib = 1.0 / (1024.0 * 1024.0);
     const size_t e_size = gpu::dtype_size(m.w.dt);

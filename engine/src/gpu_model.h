@@ -32,6 +32,11 @@ struct GpuOptions {
   // limit is split over them, so one lane's layers run while the host reads another's exit
   // results (the per-exit synchronisation would otherwise leave the GPU idle).
   int lanes = 2;
+  // Models with BERT's erf GELU take cuBLASLt's tanh-GELU epilogue instead of a separate pass
+  // over the FFN activations [t, ffn]. Not exact: at most 4.7e-4 from erf (at x = -2.7), about
+  // FP16's rounding step for activations near 1 (4.9e-4). Off by default; offramp-gpu-bench
+  // times both so that the default can follow a measurement.
+  bool approximate_gelu = false;
 };
 
 class GpuModel {

@@ -180,6 +180,28 @@ TEST(CudaEngine, HiddenStatesMatchTheCpuEncoderLayerByLayer) {
   }
 }
 
+// GpuOptions.approximate_gelu: MiniLM's erf GELU through the tanh-GELU epilogue changes the
+// hidden states (the option takes effect) but only by the approximation's size (FP32, so
+// nothing else differs).
+TEST(CudaEngine, ApproximateGeluMovesHiddenStatesOnlySlightly) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto m = engine::load_model_dir(model_dir());
+  ASSERT_EQ(m.config.activation, kernels::Activation::GeluErf);
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& t : texts(16)) ids.push_back(m.tokenizer->encode(t, 128));
+  engine::GpuOptions go;
+  go.dtype = gpu::DType::F32;
+  const engine::GpuModel exact(m.config, m.weights, m.offramp, m.heads, go);
+  go.approximate_gelu = true;
+  const engine::GpuModel approx(m.config, m.weights, m.offramp, m.heads, go);
+  const double err =
+      scaled_error(approx.hidden(ids, m.config.layers), exact.hidden(ids, m.config.layers));
+  std::cout << "[ info ] tanh-GELU epilogue vs erf GELU, hidden states after every layer: " << err
+            << "\n";
+  EXPECT_GT(err, 1e-6) << "the option changed nothing";
+  EXPECT_LT(err, 1e-2);
+}
+
 TEST(CudaEngine, BatchInvarianceAndChunkingOnTheGpu) {
   OFFRAMP_REQUIRE_GPU();
   const auto clf = Classifier::load(model_dir(), {.device = Device::Cuda});
