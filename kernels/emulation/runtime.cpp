@@ -1,8 +1,9 @@
-// The emulated device (see emulation.h): memory, streams, graphs, copies, conversions.
+// The emulated device (see emulation.h): streams, graphs, copies, conversions (memory.cpp has
+// the device memory).
 #include <Eigen/Core>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <set>
 
 #include "kernels/emulation/emulation.h"
