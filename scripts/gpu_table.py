@@ -203,7 +203,7 @@ def main(argv):
     out += ["### Targets", ""]
     verdicts = []
     # OFFRAMP_GPU_EMULATION runs the GPU path on the CPU (a dry run): its times judge nothing.
-    emulated = "host emulation" in (text(off, "device") or "") if off else False
+    emulated = "host emulation" in (text(off, "device") or "")
     if emulated:
         out += ["(Offramp ran on the host emulation of the GPU interface: a dry run, no target "
                 "is judged)", ""]

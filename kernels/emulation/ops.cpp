@@ -31,6 +31,14 @@ using emulation::store_all;
 // Bytes of n elements of dt.
 size_t nbytes(DType dt, size_t n) { return n * dtype_size(dt); }
 
+// A read-only FP32 view of n elements of dt: the data itself when dt is FP32, else converted
+// into `buf`.
+const float* view(DType dt, const void* p, size_t n, std::vector<float>& buf) {
+  if (dt == DType::F32) return static_cast<const float*>(p);
+  buf = load_all(dt, p, n);
+  return buf.data();
+}
+
 // Checks packed offsets [batch + 1] as a kernel would find them (sequences of at least
 // `min_len` tokens); returns the longest length.
 int check_offsets(const int* offsets, int batch, const char* op, int min_len = 0) {
@@ -62,10 +70,9 @@ void linear(Stream& s, DType dt, const void* x, const void* w, const void* bias,
   disjoint(y, yb, x, xb, op, "y and x"), disjoint(y, yb, w, wb, op, "y and w");
   emulation::submit(s, [=] {
     const size_t mn = static_cast<size_t>(m) * n;
-    const auto xf = load_all(dt, x, static_cast<size_t>(m) * k);
-    const auto wf = load_all(dt, w, static_cast<size_t>(n) * k);
-    std::vector<float> yf(mn);
-    kernels::linear(Device::Cpu, xf.data(), wf.data(), nullptr, yf.data(), m, n, k);
+    std::vector<float> xbuf, wbuf, yf(mn);
+    kernels::linear(Device::Cpu, view(dt, x, static_cast<size_t>(m) * k, xbuf),
+                    view(dt, w, static_cast<size_t>(n) * k, wbuf), nullptr, yf.data(), m, n, k);
     if (epilogue != Epilogue::None) {
       const auto b = load_all(dt, bias, static_cast<size_t>(n));
       for (size_t i = 0; i < mn; ++i) yf[i] += b[i % n];
@@ -172,9 +179,9 @@ void packed_attention(Stream& s, DType dt, const void* qkv, const int* offsets, 
     const size_t t = static_cast<size_t>(offsets[batch]), h = static_cast<size_t>(heads) * head_dim;
     device(qkv, nbytes(dt, 3 * t * h), op, "qkv"), device(ctx, nbytes(dt, t * h), op, "ctx");
     disjoint(ctx, nbytes(dt, t * h), qkv, nbytes(dt, 3 * t * h), op, "ctx and qkv");
-    const auto q = load_all(dt, qkv, t * 3 * h);
-    std::vector<float> c(t * h);
-    kernels::packed_attention(Device::Cpu, q.data(), offsets, batch, heads, head_dim, c.data());
+    std::vector<float> qbuf, c(t * h);
+    kernels::packed_attention(Device::Cpu, view(dt, qkv, t * 3 * h, qbuf), offsets, batch, heads,
+                              head_dim, c.data());
     store_all(dt, c, ctx);
   });
 }
@@ -231,9 +238,9 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
     }
     if (!fused) store_all(dt, p, pooled);
     for (auto& v : p) v = rounded(dt, v);
-    const auto wd = load_all(dt, head.dense_w, hh * hh);
-    std::vector<float> d(p.size());
-    kernels::linear(Device::Cpu, p.data(), wd.data(), nullptr, d.data(), batch, h, h);
+    std::vector<float> wbuf, d(p.size());
+    kernels::linear(Device::Cpu, p.data(), view(dt, head.dense_w, hh * hh, wbuf), nullptr, d.data(),
+                    batch, h, h);
     for (size_t i = 0; i < d.size(); ++i) {
       d[i] = rounded(dt, d[i] + load(dt, head.dense_b, i % hh));
       if (!fused) store(dt, dense, i, d[i]);

@@ -86,6 +86,13 @@ bool near_threshold(const std::vector<float>& conf, const std::vector<ExitInfo>&
   return false;
 }
 
+// The first n test texts as the model's token ids (at most 128 each), for the engine-level tests.
+std::vector<std::vector<int32_t>> token_ids(const engine::ModelDir& m, size_t n) {
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& t : texts(n)) ids.push_back(m.tokenizer->encode(t, 128));
+  return ids;
+}
+
 class CudaVsCpu : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
@@ -158,8 +165,7 @@ INSTANTIATE_TEST_SUITE_P(Precisions, CudaVsCpu,
 TEST(CudaEngine, HiddenStatesMatchTheCpuEncoderLayerByLayer) {
   OFFRAMP_REQUIRE_GPU();
   const auto m = engine::load_model_dir(model_dir());
-  std::vector<std::vector<int32_t>> ids;
-  for (const auto& t : texts(40)) ids.push_back(m.tokenizer->encode(t, 128));
+  const auto ids = token_ids(m, 40);
   engine::GpuOptions go;
   go.dtype = gpu::DType::F32;
   const engine::GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
@@ -187,8 +193,7 @@ TEST(CudaEngine, ApproximateGeluMovesHiddenStatesOnlySlightly) {
   OFFRAMP_REQUIRE_GPU();
   const auto m = engine::load_model_dir(model_dir());
   ASSERT_EQ(m.config.activation, kernels::Activation::GeluErf);
-  std::vector<std::vector<int32_t>> ids;
-  for (const auto& t : texts(16)) ids.push_back(m.tokenizer->encode(t, 128));
+  const auto ids = token_ids(m, 16);
   engine::GpuOptions go;
   go.dtype = gpu::DType::F32;
   const engine::GpuModel exact(m.config, m.weights, m.offramp, m.heads, go);
@@ -259,8 +264,7 @@ TEST(CudaEngine, GraphCaptureAndReplayGiveTheDirectResults) {
 TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
   OFFRAMP_REQUIRE_GPU();
   const auto m = engine::load_model_dir(model_dir());
-  std::vector<std::vector<int32_t>> ids;
-  for (const auto& t : texts(200)) ids.push_back(m.tokenizer->encode(t, 128));
+  const auto ids = token_ids(m, 200);
   engine::BatchOptions bo;
   bo.policy.threshold = 0.8;
   std::vector<std::vector<engine::SequenceResult>> runs;
