@@ -32,8 +32,14 @@ namespace offramp::kernels::gpu {
     if (offramp_s_ != CUBLAS_STATUS_SUCCESS)                                        \
       ::offramp::kernels::gpu::throw_cublas(offramp_s_, #call, __FILE__, __LINE__); \
   } while (0)
-// After a <<<...>>> launch: configuration errors show up here, not at the launch.
-#define OFFRAMP_LAUNCHED(name) OFFRAMP_CUDA(cudaGetLastError())
+// After a <<<...>>> launch: configuration errors show up here, not at the launch. `name` is a
+// string literal naming the kernel, so the error says which launch failed.
+#define OFFRAMP_LAUNCHED(name)                                                                    \
+  do {                                                                                            \
+    const cudaError_t offramp_e_ = cudaGetLastError();                                            \
+    if (offramp_e_ != cudaSuccess)                                                                \
+      ::offramp::kernels::gpu::throw_cuda(offramp_e_, "the launch of " name, __FILE__, __LINE__); \
+  } while (0)
 
 namespace offramp::kernels::gpu {
 
@@ -43,6 +49,8 @@ struct GemmPlan {
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
 };
+// Destroys what a plan holds (null members are skipped); never throws.
+void destroy_plan(GemmPlan& p) noexcept;
 
 struct Stream::Impl {
   cudaStream_t stream = nullptr;

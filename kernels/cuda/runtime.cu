@@ -81,13 +81,12 @@ Buffer::~Buffer() {
 }
 
 Stream::Impl::~Impl() {
+  // Queued work may still read the pinned block and the GEMM workspace freed below; an error
+  // here was already reported by the call that caused it.
+  if (stream) (void)cudaStreamSynchronize(stream);
   for (auto& [key, exec] : graphs)
     if (exec && exec != kUncapturable) cudaGraphExecDestroy(exec);
-  for (auto& [key, plan] : plans) {
-    cublasLtMatrixLayoutDestroy(plan.a), cublasLtMatrixLayoutDestroy(plan.b),
-        cublasLtMatrixLayoutDestroy(plan.c);
-    cublasLtMatmulDescDestroy(plan.op);
-  }
+  for (auto& [key, plan] : plans) destroy_plan(plan);
   if (pinned) cudaFreeHost(pinned);
   if (lt) cublasLtDestroy(lt);
   if (stream) cudaStreamDestroy(stream);
@@ -166,8 +165,9 @@ void* pinned(Stream& s, size_t bytes) {
   if (im.pinned_bytes < bytes) {
     // The old block may still be the target of a queued copy.
     OFFRAMP_CUDA(cudaStreamSynchronize(im.stream));
-    if (im.pinned) OFFRAMP_CUDA(cudaFreeHost(im.pinned));
-    im.pinned = nullptr, im.pinned_bytes = 0;
+    void* old = im.pinned;
+    im.pinned = nullptr, im.pinned_bytes = 0;  // never freed twice, even if the free fails
+    if (old) OFFRAMP_CUDA(cudaFreeHost(old));
     const size_t want = bytes < 4096 ? 4096 : bytes * 2;
     OFFRAMP_CUDA(cudaMallocHost(&im.pinned, want));
     im.pinned_bytes = want;
