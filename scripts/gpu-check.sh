@@ -9,6 +9,11 @@
 #     OUT                  where the logs and results go (default out/gpu-check)
 #     OFFRAMP_CUDA_ARCHS   CMAKE_CUDA_ARCHITECTURES (default 90a-real: the H100/H200 only)
 #     OFFRAMP_GPU_TEST_TIMEOUT  seconds per test binary / benchmark / peer (default 240)
+#     OFFRAMP_GPU_CHECK_SECONDS the whole run's budget (default 0: none). With one, each step
+#                          after the build gets at most what is left minus a reserve for the
+#                          steps after it, so that a hang still leaves time for the benchmark,
+#                          the peer and the table before the caller's own limit kills the run.
+#                          Give it ~30 s less than the device call's timeout_s.
 #     OFFRAMP_GPU_BUILD_DIR     the build folder (default build/gpu)
 #
 # What it needs there: CUDA's nvcc (/usr/local/cuda), CMake, g++, python3 with torch and
@@ -47,6 +52,25 @@ mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 BUILD=${OFFRAMP_GPU_BUILD_DIR:-build/gpu}
 TIMEOUT=${OFFRAMP_GPU_TEST_TIMEOUT:-240}
+BUDGET=${OFFRAMP_GPU_CHECK_SECONDS:-0}
+for v in TIMEOUT BUDGET; do
+  if ! [[ ${!v} =~ ^[0-9]+$ ]]; then
+    echo "gpu-check: ${v/BUDGET/OFFRAMP_GPU_CHECK_SECONDS} must be a whole number of seconds, not '${!v}'" >&2
+    exit 64
+  fi
+done
+
+# Seconds a step may take: TIMEOUT, or with a budget, what is left of it minus $1 seconds kept
+# for the steps after it (at least 10, so that a late step still gets a try).
+step_timeout() {
+  local t=$TIMEOUT left
+  if (( BUDGET > 0 )); then
+    left=$(( BUDGET - SECONDS - $1 ))
+    (( left < t )) && t=$left
+    (( t < 10 )) && t=10
+  fi
+  echo "$t"
+}
 
 step() { printf '\n==== [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -85,9 +109,10 @@ find_bin() {
 
 # After a CUDA test binary failed: its failed tests again (or, after a crash, the test that was
 # running) under compute-sanitizer's memcheck, which names the kernel and the bad address that
-# a sticky CUDA error only reports at the next call. Bounded by OFFRAMP_GPU_MEMCHECK_TIMEOUT.
+# a sticky CUDA error only reports at the next call. Bounded by $4 (the budget's share) and by
+# OFFRAMP_GPU_MEMCHECK_TIMEOUT (default 120 s).
 memcheck() {
-  local t=$1 exe=$2 model=$3 san filter
+  local t=$1 exe=$2 model=$3 limit=$4 san filter
   san=$(command -v compute-sanitizer || true)
   [[ -z "$san" && -x /usr/local/cuda/bin/compute-sanitizer ]] && san=/usr/local/cuda/bin/compute-sanitizer
   if [[ -z "$san" ]]; then echo "(compute-sanitizer not found: no memcheck rerun)"; return 0; fi
@@ -96,7 +121,8 @@ memcheck() {
   [[ -n "$filter" ]] || filter='*'  # a crash names no test (--gtest_brief): all, until the timeout
   step "c. memcheck rerun of $t: $filter"
   set +e
-  OFFRAMP_GPU_MODEL=$model timeout "${OFFRAMP_GPU_MEMCHECK_TIMEOUT:-120}" "$san" --tool memcheck \
+  (( limit < ${OFFRAMP_GPU_MEMCHECK_TIMEOUT:-120} )) || limit=${OFFRAMP_GPU_MEMCHECK_TIMEOUT:-120}
+  OFFRAMP_GPU_MODEL=$model timeout "$limit" "$san" --tool memcheck \
     --print-limit 20 "$exe" --gtest_brief=1 --gtest_filter="$filter" > "$OUTDIR/$t.memcheck.log" 2>&1
   echo "memcheck exit $?; its first findings:"
   set -e
@@ -104,7 +130,7 @@ memcheck() {
 }
 
 main() {
-  local failures=() gpus reason model rc exe t gen=() want_gen cached
+  local failures=() gpus reason model rc exe t limit gen=() want_gen cached
 
   step "gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname 2>/dev/null || uname -n)"
   if ! gpus=$(probe_gpu 2>"$OUTDIR/.probe"); then
@@ -165,16 +191,19 @@ main() {
     failures+=("build")
   fi
 
+  # Seconds kept for what follows each step: the CLI run ~15, the benchmark ~90, the peer ~40.
+  local -A keep=([test_cuda_kernels]=210 [test_cuda_engine]=150)
   for t in test_cuda_kernels test_cuda_engine; do
-    step "c. $t (OFFRAMP_GPU_MODEL=$model)"
+    limit=$(step_timeout "${keep[$t]}")
+    step "c. $t (OFFRAMP_GPU_MODEL=$model, at most ${limit}s)"
     exe=$(find_bin "$t")
     if [[ -z "$exe" ]]; then echo "$t: not built" | tee "$OUTDIR/$t.log"; failures+=("$t (not built)"); continue; fi
     set +e
-    OFFRAMP_GPU_MODEL=$model timeout "$TIMEOUT" "$exe" --gtest_brief=1 2>&1 | tee "$OUTDIR/$t.log"
+    OFFRAMP_GPU_MODEL=$model timeout "$limit" "$exe" --gtest_brief=1 2>&1 | tee "$OUTDIR/$t.log"
     rc=${PIPESTATUS[0]}
     set -e
-    if (( rc == 124 )); then failures+=("$t (timed out after ${TIMEOUT}s)")
-    elif (( rc != 0 )); then failures+=("$t (exit $rc)"); memcheck "$t" "$exe" "$model"; fi
+    if (( rc == 124 )); then failures+=("$t (timed out after ${limit}s)")
+    elif (( rc != 0 )); then failures+=("$t (exit $rc)"); memcheck "$t" "$exe" "$model" "$(step_timeout 150)"; fi
   done
 
   step "c. the CLI on the GPU: offramp evaluate $model data/fine_foods/test.tsv --device cuda"
@@ -183,8 +212,8 @@ main() {
     echo "offramp: not built"; failures+=("offramp CLI (not built)")
   else
     set +e
-    timeout "$TIMEOUT" "$exe" info "$model" | grep -E '^(model|architecture|GPU) '
-    timeout "$TIMEOUT" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
+    timeout 30 "$exe" info "$model" | grep -E '^(model|architecture|GPU) '
+    timeout "$(step_timeout 135)" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
     rc=$?
     set -e
     (( rc == 0 )) || failures+=("offramp evaluate --device cuda (exit $rc)")
@@ -196,7 +225,7 @@ main() {
     echo "offramp-gpu-bench: not built"; failures+=("offramp-gpu-bench (not built)")
   else
     set +e
-    timeout "$TIMEOUT" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
+    timeout "$(step_timeout 45)" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
       --json "$OUTDIR/offramp_gpu.json"
     rc=$?
     set -e
@@ -207,7 +236,7 @@ main() {
   # With the image's own library path: the carried libraries are for the build, not for torch.
   set +e
   LD_LIBRARY_PATH=$OFFRAMP_GPU_ORIG_LD_LIBRARY_PATH PYTHONUNBUFFERED=1 \
-    timeout "$TIMEOUT" python3 bench/peers/torch_gpu_peer.py --json "$OUTDIR/torch_gpu.json"
+    timeout "$(step_timeout 5)" python3 bench/peers/torch_gpu_peer.py --json "$OUTDIR/torch_gpu.json"
   rc=$?
   set -e
   (( rc == 0 )) || failures+=("torch_gpu_peer.py (exit $rc)")
