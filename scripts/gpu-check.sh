@@ -23,7 +23,8 @@
 #      and, optionally, scripts/make-gpu-model.sh          (writes .cache/gpu-model)
 #   2. THERE, through the device tool, naming the git-ignored folders in carry so that they
 #      travel with the working tree (all of it within the tool's 64 MiB):
-#        run(command="scripts/gpu-check.sh", carry=[".cache/gpu-debs", ".cache/gpu-model"])
+#        run(command="OFFRAMP_GPU_CHECK_SECONDS=450 scripts/gpu-check.sh",
+#            carry=[".cache/gpu-debs", ".cache/gpu-model"], timeout_s=480)
 #      scripts/gpu-env.sh unpacks the .debs into .cache/gpu-prefix (never into /).
 #
 # Steps, each with a ==== header:
