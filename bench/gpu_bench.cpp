@@ -288,24 +288,28 @@ int main(int argc, char** argv) {
     // the other's exit results) and no CUDA graphs. Every rep replays the same batches, so
     // graphs would be captured once and replayed from then on, which traffic of unseen
     // texts never gets. Shown beside it: one lane (every exit stalls the GPU), four lanes,
-    // and two lanes with graphs (what repeated shapes would gain).
+    // two lanes with graphs (what repeated shapes would gain), and two lanes whose tails of at
+    // most 512 or 4096 tokens run in one segment with one wait (GpuOptions.tail_tokens).
     struct Setting {
       int lanes;
       bool graphs;
+      int tail_tokens;
       const char* suffix;
     };
-    for (const Setting set :
-         {Setting{2, false, ""}, Setting{1, false, " (1 lane)"}, Setting{4, false, " (4 lanes)"},
-          Setting{2, true, " (CUDA graphs, batches repeated)"}}) {
+    for (const Setting set : {Setting{2, false, 0, ""}, Setting{1, false, 0, " (1 lane)"},
+                              Setting{4, false, 0, " (4 lanes)"},
+                              Setting{2, true, 0, " (CUDA graphs, batches repeated)"},
+                              Setting{2, false, 512, " (tail <= 512 tokens in one segment)"},
+                              Setting{2, false, 4096, " (tail <= 4096 tokens in one segment)"}}) {
       const int lanes = set.lanes;
       offramp::engine::GpuOptions go;
       go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position),
-      go.lanes = lanes;
+      go.lanes = lanes, go.tail_tokens = set.tail_tokens;
       if (!set.graphs) go.graph_max_tokens = 0;
       const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
       const std::string label = model + set.suffix;
       struct Pass {
-        double ms, flops, accuracy, mean_exit;
+        double ms, flops, accuracy, mean_exit, waits_per_batch;
       };
       auto pass = [&](double threshold) {
         offramp::engine::BatchOptions bo;
@@ -315,6 +319,7 @@ int main(int argc, char** argv) {
         Pass p{};
         for (int r = 0; r < reps + 1; ++r) {
           double flops = 0, correct = 0, exits = 0;
+          const long waits = g.round_trips();
           const auto t0 = Clock::now();
           for (size_t b = 0; b < batches.size(); ++b) {
             const auto res = g.run(batches[b], bo);
@@ -327,6 +332,8 @@ int main(int argc, char** argv) {
             times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
           p.flops = flops, p.accuracy = correct / static_cast<double>(ids.size()),
           p.mean_exit = exits / static_cast<double>(ids.size());
+          p.waits_per_batch =
+              static_cast<double>(g.round_trips() - waits) / static_cast<double>(batches.size());
         }
         p.ms = median(times);
         return p;
@@ -351,12 +358,17 @@ int main(int argc, char** argv) {
                                      {"relative_flops", rel_flops},
                                      {"full_accuracy", full.accuracy},
                                      {"exit_accuracy", p.accuracy},
-                                     {"mean_exit_layer", p.mean_exit}});
+                                     {"mean_exit_layer", p.mean_exit},
+                                     {"tail_tokens", set.tail_tokens},
+                                     {"waits_per_batch", p.waits_per_batch},
+                                     {"full_waits_per_batch", full.waits_per_batch}});
         std::printf(
-            "early exit, %d lane(s)%s, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms full (%.3f "
-            "of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit layer %.2f\n",
-            lanes, set.graphs ? " + graphs" : "", batch, t, p.ms, full.ms, rel_time, rel_flops,
-            100 * p.accuracy, 100 * full.accuracy, p.mean_exit);
+            "early exit, %d lane(s)%s, tail %d, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms "
+            "full (%.3f of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit "
+            "layer %.2f, %.1f waits per batch (%.1f at full depth)\n",
+            lanes, set.graphs ? " + graphs" : "", set.tail_tokens, batch, t, p.ms, full.ms,
+            rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit,
+            p.waits_per_batch, full.waits_per_batch);
       }
     }
     if (!json_path.empty()) {

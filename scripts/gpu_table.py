@@ -188,13 +188,15 @@ def main(argv):
         rr = ratio(rt, rf)
         fa, xa = num(r, "full_accuracy"), num(r, "exit_accuracy")
         ee_rows.append([model, fmt(integer(r, "batch"), "d"), fmt(integer(r, "inputs"), "d"), setting,
-                        fmt(rf, ".3f"), fmt(rt, ".3f"), fmt(rr, ".2f"), f"{fmt(fa, '.4f')} / {fmt(xa, '.4f')}"])
+                        fmt(rf, ".3f"), fmt(rt, ".3f"), fmt(rr, ".2f"), f"{fmt(fa, '.4f')} / {fmt(xa, '.4f')}",
+                        f"{fmt(num(r, 'waits_per_batch'), '.1f')} / {fmt(num(r, 'full_waits_per_batch'), '.1f')}"])
         ok = None if rt is None or rf is None else rt <= EXIT_TIME_SLACK * rf
         if " (" not in model:  # variants ("model (1 lane)") are shown, not judged
             ee_checks.append((f"{model} batch {fmt(integer(r, 'batch'), 'd')} {setting}", rt, rf, rr, ok))
     if ee_rows:
         out += table(["model", "batch", "inputs", "policy >= threshold", "relative FLOPs",
-                      "relative wall clock", "time / FLOPs", "accuracy full / exit"], ee_rows)
+                      "relative wall clock", "time / FLOPs", "accuracy full / exit",
+                      "host waits per batch: exit / full"], ee_rows)
     else:
         out.append(f"{NA} (no early-exit rows)")
     out.append("")

@@ -19,6 +19,9 @@ struct ExitRegion {
   static size_t bytes(int b, int labels) {
     return (2 * static_cast<size_t>(b) * labels + b) * sizeof(float) + b * sizeof(int) + b;
   }
+  // Where the next head's region starts when a segment runs several heads (256-byte aligned,
+  // as every device buffer the kernels take).
+  static size_t stride(int b, int labels) { return (bytes(b, labels) + 255) / 256 * 256; }
   float* logits;
   float* probs;
   float* confidence;
@@ -42,13 +45,14 @@ int longest(const std::vector<int>& offsets) {
 
 }  // namespace
 
-GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens, bool approximate_gelu)
+GpuLane::GpuLane(const GpuWeights& w, const GpuOptions& o)
     : w_(w),
-      budget_(budget),
-      graph_max_tokens_(graph_max_tokens),
+      budget_(o.max_batch_tokens),
+      graph_max_tokens_(o.graph_max_tokens),
+      tail_tokens_(o.tail_tokens),
       gelu_epilogue_(w.c.activation == kernels::Activation::GeluTanh ||
-                     (approximate_gelu && w.c.activation == kernels::Activation::GeluErf)) {
-  const size_t e = gpu::dtype_size(w.dt), t = static_cast<size_t>(budget),
+                     (o.approximate_gelu && w.c.activation == kernels::Activation::GeluErf)) {
+  const size_t e = gpu::dtype_size(w.dt), t = static_cast<size_t>(budget_),
                h = static_cast<size_t>(w.c.hidden);
   // Every sequence has at least one token, so a chunk holds at most `budget` sequences.
   const size_t b = t;
@@ -61,7 +65,9 @@ GpuLane::GpuLane(const GpuWeights& w, int budget, int graph_max_tokens, bool app
   ids_ = take(t * 4, "token ids"), positions_ = take(t * 4, "positions");
   offsets_a_ = take((b + 1) * 4, "offsets"), offsets_b_ = take((b + 1) * 4, "offsets");
   pooled_ = take(b * h * e, "pooled rows"), dense_ = take(b * h * e, "exit dense rows");
-  exit_out_ = take(ExitRegion::bytes(budget_, std::max(w.labels, 1)), "exit results");
+  // One head's results; with a tail, every head's back to back.
+  const size_t regions = tail_tokens_ > 0 ? std::max<size_t>(w.heads.size(), 1) : 1;
+  exit_out_ = take(regions * ExitRegion::stride(budget_, std::max(w.labels, 1)), "exit results");
   state_ = take(2 * b * 4, "exit state"), state_tmp_ = take(2 * b * 4, "exit state");
   compaction_bytes_ = gpu::compaction_scratch_bytes(budget_);
   compaction_ = take(compaction_bytes_, "compaction scratch");
@@ -133,35 +139,52 @@ void GpuLane::layer(int l) {
 }
 
 void GpuLane::enqueue_segment(const BatchOptions& opt) {
-  const size_t e = next_exit_;
-  const GpuHead& hd = w_.heads[e];
+  const size_t e0 = next_exit_;
+  // After the first exit, a few survivors run to the last head in one go: their layers are
+  // bound by fixed per-kernel costs, too small to pay for a wait and a compaction per head.
+  const bool tail = tail_tokens_ > 0 && e0 > 0 && t_ <= tail_tokens_;
+  segment_end_ = tail ? w_.heads.size() : e0 + 1;
   const int labels = w_.labels;
-  const float temperature = opt.temperatures.empty() ? hd.temperature : opt.temperatures[e];
-  const gpu::ExitHeadDevice head{
-      hd.dense_w.data(), hd.dense_b.data(), hd.cls_w.as<float>(), hd.cls_b.as<float>(), labels,
-      hd.pooling,        temperature};
-  const gpu::ExitRule rule{static_cast<int>(opt.policy.policy), opt.policy.threshold,
-                           opt.policy.patience, opt.record_heads, e + 1 == w_.heads.size()};
-  const ExitRegion dev(exit_out_.data(), batch_, labels);
-  int* st = state_.as<int>();
-  const gpu::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,
-                             dev.keep,   st,        st + batch_};
-  const size_t bytes = ExitRegion::bytes(batch_, labels);
+  const size_t stride = ExitRegion::stride(batch_, labels), bytes = stride * (segment_end_ - e0);
   host_results_ = gpu::pinned(stream_, bytes);  // before any capture: it may synchronise
-  const int first = from_layer_, last = hd.layer;
+  const gpu::ExitRule base{static_cast<int>(opt.policy.policy), opt.policy.threshold,
+                           opt.policy.patience, opt.record_heads, false};
+  auto temperature = [&](size_t e) {
+    return opt.temperatures.empty() ? w_.heads[e].temperature : opt.temperatures[e];
+  };
   auto enqueue = [&] {
-    for (int l = first; l <= last; ++l) layer(l - 1);
-    gpu::exit_head(stream_, w_.dt, cur_, off_cur_, batch_, w_.c.hidden, head, rule, pooled_.data(),
-                   dense_.data(), out);
+    int* st = state_.as<int>();
+    int first = from_layer_;
+    for (size_t e = e0; e < segment_end_; ++e) {
+      const GpuHead& hd = w_.heads[e];
+      for (int l = first; l <= hd.layer; ++l) layer(l - 1);
+      first = hd.layer + 1;
+      const gpu::ExitHeadDevice head{
+          hd.dense_w.data(), hd.dense_b.data(), hd.cls_w.as<float>(), hd.cls_b.as<float>(), labels,
+          hd.pooling,        temperature(e)};
+      gpu::ExitRule rule = base;
+      rule.final_head = e + 1 == w_.heads.size();
+      const ExitRegion dev(static_cast<char*>(exit_out_.data()) + (e - e0) * stride, batch_,
+                           labels);
+      const gpu::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,
+                                 dev.keep,   st,        st + batch_};
+      gpu::exit_head(stream_, w_.dt, cur_, off_cur_, batch_, w_.c.hidden, head, rule,
+                     pooled_.data(), dense_.data(), out);
+    }
     gpu::copy_to_host(stream_, host_results_, exit_out_.data(), bytes);
   };
   if (t_ <= graph_max_tokens_) {
-    // Everything baked into the launches: layers, shapes, buffers, host block, rule, T.
-    char key[320];
-    std::snprintf(key, sizeof key, "seg %d-%d b%d t%d n%d x%p o%p h%p T%a p%d %a %d %d %d", first,
-                  last, batch_, t_, max_len_, cur_, static_cast<void*>(off_cur_), host_results_,
-                  static_cast<double>(temperature), rule.policy, rule.threshold, rule.patience,
-                  rule.never_exit ? 1 : 0, rule.final_head ? 1 : 0);
+    // Everything baked into the launches: heads, layers, shapes, buffers, host block, rule, T.
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "seg %zu-%zu from %d b%d t%d n%d x%p o%p h%p p%d %a %d %d", e0,
+                  segment_end_, from_layer_, batch_, t_, max_len_, cur_,
+                  static_cast<void*>(off_cur_), host_results_, base.policy, base.threshold,
+                  base.patience, base.never_exit ? 1 : 0);
+    std::string key = buf;
+    for (size_t e = e0; e < segment_end_; ++e) {
+      std::snprintf(buf, sizeof buf, " T%a", static_cast<double>(temperature(e)));
+      key += buf;
+    }
     gpu::run_graph(stream_, key, enqueue);
   } else {
     enqueue();
@@ -169,37 +192,47 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
 }
 
 void GpuLane::finish_segment(const BatchOptions& opt, std::vector<SequenceResult>& results) {
-  const GpuHead& hd = w_.heads[next_exit_];
+  const size_t e0 = next_exit_, e1 = segment_end_;
   const int labels = w_.labels;
   const models::FlopsShape shape{w_.c.hidden, w_.c.ffn, labels};
-  // FLOPs in the CPU scheduler's order: each layer of the segment, then the head.
-  for (int l = from_layer_; l <= hd.layer; ++l)
-    for (int s = 0; s < batch_; ++s)
-      results[static_cast<size_t>(active_[static_cast<size_t>(s)])].flops += models::layer_flops(
-          shape, offsets_[static_cast<size_t>(s) + 1] - offsets_[static_cast<size_t>(s)]);
+  const size_t stride = ExitRegion::stride(batch_, labels);
   stream_.synchronize();
-  const ExitRegion hr(host_results_, batch_, labels);
+  ++round_trips_;
   std::vector<int> next_offsets{0};
   int kept = 0;
   for (int s = 0; s < batch_; ++s) {
     const int input = active_[static_cast<size_t>(s)];
     const int n = offsets_[static_cast<size_t>(s) + 1] - offsets_[static_cast<size_t>(s)];
     SequenceResult& r = results[static_cast<size_t>(input)];
-    r.flops += models::head_flops(shape, n, hd.pooling);
-    const float* z = hr.logits + static_cast<size_t>(s) * labels;
-    const float* p = hr.probs + static_cast<size_t>(s) * labels;
-    if (opt.record_heads) r.head_logits.insert(r.head_logits.end(), z, z + labels);
-    if (!hr.keep[s]) {
-      r.label = hr.label[s];
-      r.confidence = hr.confidence[s];
-      r.probabilities.assign(p, p + labels);
-      r.logits.assign(z, z + labels);
-      r.exit_layer = hd.layer;
-    } else {
+    bool left = false;
+    // FLOPs in the CPU scheduler's order: the layers up to a head, then the head. A tail's
+    // later heads belong to inputs that have not left at an earlier one.
+    int first = from_layer_;
+    for (size_t e = e0; e < e1 && !left; ++e) {
+      const GpuHead& hd = w_.heads[e];
+      for (int l = first; l <= hd.layer; ++l) r.flops += models::layer_flops(shape, n);
+      first = hd.layer + 1;
+      r.flops += models::head_flops(shape, n, hd.pooling);
+      const ExitRegion hr(static_cast<char*>(host_results_) + (e - e0) * stride, batch_, labels);
+      const float* z = hr.logits + static_cast<size_t>(s) * labels;
+      const float* p = hr.probs + static_cast<size_t>(s) * labels;
+      if (opt.record_heads) r.head_logits.insert(r.head_logits.end(), z, z + labels);
+      if (!hr.keep[s]) {
+        r.label = hr.label[s];
+        r.confidence = hr.confidence[s];
+        r.probabilities.assign(p, p + labels);
+        r.logits.assign(z, z + labels);
+        r.exit_layer = hd.layer;
+        left = true;
+      }
+    }
+    if (!left) {
       active_[static_cast<size_t>(kept++)] = input;
       next_offsets.push_back(next_offsets.back() + n);
     }
   }
+  if (kept > 0 && e1 != e0 + 1)  // a tail ends at the last head, where everyone leaves
+    throw kernels::KernelError("internal: inputs outlived the last exit head");
   if (kept > 0 && kept < batch_) {
     const ExitRegion dev(exit_out_.data(), batch_, labels);
     gpu::compact_sequences(stream_, w_.dt, cur_, other_, w_.c.hidden, off_cur_, batch_, t_,
@@ -213,8 +246,8 @@ void GpuLane::finish_segment(const BatchOptions& opt, std::vector<SequenceResult
   offsets_ = std::move(next_offsets);
   t_ = offsets_.back();
   max_len_ = longest(offsets_);
-  from_layer_ = hd.layer + 1;
-  ++next_exit_;
+  from_layer_ = w_.heads[e1 - 1].layer + 1;
+  next_exit_ = e1;
 }
 
 void GpuLane::drain() noexcept {

@@ -3,11 +3,14 @@
 // exit heads, segment by segment (a segment: the layers up to the next head, the head, and
 // the copy of the head's results to the host). GpuModel interleaves lanes, so while the host
 // waits for one lane's exit results another lane's layers keep the GPU busy.
+// With GpuOptions.tail_tokens, a lane whose survivors are that few runs all its remaining
+// layers and heads as one segment: no compaction, one copy and one wait at the end.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "engine/src/gpu_model.h"
 #include "engine/src/scheduler.h"
 #include "kernels/gpu.h"
 #include "models/bert_config.h"
@@ -37,21 +40,23 @@ struct GpuWeights {
 
 class GpuLane {
  public:
-  // Allocates the workspace for `budget` tokens; throws KernelError (naming the buffer and the
-  // bytes) when the GPU is out of memory.
-  // approximate_gelu: GpuOptions' (erf GELU through cuBLASLt's tanh-GELU epilogue).
-  GpuLane(const GpuWeights& w, int budget, int graph_max_tokens, bool approximate_gelu);
+  // Allocates the workspace for o.max_batch_tokens tokens; throws KernelError (naming the
+  // buffer and the bytes) when the GPU is out of memory. Takes o's graph_max_tokens,
+  // approximate_gelu and tail_tokens.
+  GpuLane(const GpuWeights& w, const GpuOptions& o);
 
   // Starts inputs [first, last) (at most `budget` tokens): uploads ids, positions, offsets and
   // the exit state, and runs the embeddings. Asynchronous.
   void begin(const std::vector<std::vector<int32_t>>& inputs, size_t first, size_t last);
   // True while some input of the chunk has not left.
   bool busy() const { return batch_ > 0 && next_exit_ < w_.heads.size(); }
-  // Enqueues the next segment. Asynchronous.
+  // Enqueues the next segment (to the next head, or with tail_tokens to the last). Asynchronous.
   void enqueue_segment(const BatchOptions& opt);
   // Waits for that segment, records the FLOPs and the inputs that left in `results` (indexed
   // by input), and compacts the survivors on the device.
   void finish_segment(const BatchOptions& opt, std::vector<SequenceResult>& results);
+  // Waits for exit results so far (one per finish_segment): tests and benchmarks.
+  long round_trips() const { return round_trips_; }
 
   // After an error: waits for whatever is queued (errors ignored) and drops the chunk.
   void drain() noexcept;
@@ -66,7 +71,7 @@ class GpuLane {
 
   const GpuWeights& w_;
   kernels::gpu::Stream stream_;
-  int budget_, graph_max_tokens_;
+  int budget_, graph_max_tokens_, tail_tokens_;
   bool gelu_epilogue_;  // the FFN's activation runs in the GEMM's epilogue
   size_t compaction_bytes_ = 0;
   kernels::gpu::Buffer xa_, xb_, qkv_, ctx_, tmp_, ffn_, ids_, positions_, offsets_a_, offsets_b_,
@@ -81,7 +86,9 @@ class GpuLane {
   int* off_cur_ = nullptr;
   int* off_other_ = nullptr;
   size_t next_exit_ = 0;
-  int from_layer_ = 1;            // first layer of the next segment
+  size_t segment_end_ = 0;  // the segment in flight runs heads [next_exit_, segment_end_)
+  int from_layer_ = 1;      // first layer of the next segment
+  long round_trips_ = 0;
   void* host_results_ = nullptr;  // pinned, where the segment's exit results land
 };
 

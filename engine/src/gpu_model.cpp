@@ -100,14 +100,14 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
                                ") must hold at least one input of max_position_embeddings = " +
                                std::to_string(config.max_position) + " tokens");
   if (options.lanes < 1) throw kernels::KernelError("GpuOptions.lanes must be >= 1");
+  if (options.tail_tokens < 0) throw kernels::KernelError("GpuOptions.tail_tokens must be >= 0");
   Impl& m = *impl_;
   m.w.c = config, m.w.dt = options.dtype, m.w.labels = static_cast<int>(offramp.labels.size());
   m.budget = options.max_batch_tokens, m.graph_max_tokens = options.graph_max_tokens;
   try {
     m.upload_all(weights, offramp, heads);
     for (int l = 0; l < options.lanes; ++l)
-      m.lanes.push_back(std::make_unique<GpuLane>(m.w, m.budget, m.graph_max_tokens,
-                                                  options.approximate_gelu));
+      m.lanes.push_back(std::make_unique<GpuLane>(m.w, options));
   } catch (const kernels::KernelError& e) {
     const double mib = 1.0 / (1024.0 * 1024.0);
     const size_t e_size = gpu::dtype_size(m.w.dt);
@@ -175,6 +175,13 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
     throw;
   }
   return results;
+}
+
+long GpuModel::round_trips() const {
+  const std::lock_guard<std::mutex> lock(impl_->mu);
+  long n = 0;
+  for (const auto& l : impl_->lanes) n += l->round_trips();
+  return n;
 }
 
 void GpuModel::encode(const std::vector<std::vector<int32_t>>& inputs) const {

@@ -3,7 +3,8 @@
 // exits nothing leaves the GPU; at an exit head the decisions are made on the device, the
 // survivors are compacted there (prefix sum, kernels/gpu.h), and one copy brings the exit
 // results ([batch] flags, labels, confidences and [batch, labels] logits/probabilities) to
-// the host, which also tells it the next layers' launch sizes.
+// the host, which also tells it the next layers' launch sizes. With GpuOptions.tail_tokens, a
+// lane's last few survivors run their remaining layers and heads with one such wait in all.
 //
 // Concurrent run() calls take turns on a mutex (documented in the public header); each call
 // is a whole batch. Inside a call, large chunks are split over `lanes` streams
@@ -37,6 +38,13 @@ struct GpuOptions {
   // FP16's rounding step for activations near 1 (4.9e-4). Off by default; offramp-gpu-bench
   // times both so that the default can follow a measurement.
   bool approximate_gelu = false;
+  // A lane whose survivors, after its first exit, are at most this many tokens runs all its
+  // remaining layers and heads as one segment: one wait for the host instead of one per head,
+  // and no compaction, at the cost of the layers of inputs that leave on the way (their
+  // results and FLOPs are still those of their exit). A small tail's layers cost fixed
+  // per-kernel and per-wait times more than their tokens do. 0 (the default) turns it off;
+  // offramp-gpu-bench times both so that the default can follow a measurement.
+  int tail_tokens = 0;
 };
 
 class GpuModel {
@@ -58,6 +66,8 @@ class GpuModel {
   void encode(const std::vector<std::vector<int32_t>>& inputs) const;
   // Hidden states [t, h] after `layers` layers (0 = the embeddings), FP32 on the host (tests).
   std::vector<float> hidden(const std::vector<std::vector<int32_t>>& inputs, int layers) const;
+  // How often run() has waited for exit results since load (tests, benchmarks).
+  long round_trips() const;
 
   struct Impl;
 

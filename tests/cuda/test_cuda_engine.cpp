@@ -6,7 +6,9 @@
 // seeded exit heads. Without a GPU the GPU tests skip, saying why; the error tests still run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "engine/src/encoder.h"
@@ -298,6 +300,87 @@ TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
     for (size_t k = 0;
          k < runs[0][i].logits.size() && runs[0][i].exit_layer == runs[1][i].exit_layer; ++k)
       EXPECT_NEAR(runs[0][i].logits[k], runs[1][i].logits[k], 0.02) << "input " << i;
+  }
+}
+
+// GpuOptions.tail_tokens: once a lane's survivors are few, its remaining layers and heads run
+// as one segment with one wait. In FP32 every input gets the per-head path's exit, label and
+// FLOPs (logits within GEMM-order noise) under each policy, with fewer waits; a tail replayed
+// from a CUDA graph gives its direct results.
+TEST(CudaEngine, TailInOneSegmentGivesThePerHeadResults) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto m = engine::load_model_dir(model_dir());
+  const auto ids = token_ids(m, 64);  // ~4800 tokens: two lanes, no graphs for the first segment
+  engine::GpuOptions go;
+  go.dtype = gpu::DType::F32;
+  const engine::GpuModel per_head(m.config, m.weights, m.offramp, m.heads, go);
+  go.tail_tokens = 1 << 30;  // every lane's tail starts right after its first exit
+  const engine::GpuModel whole_tail(m.config, m.weights, m.offramp, m.heads, go);
+  go.tail_tokens = 1000;  // some lanes start theirs a few heads later
+  const engine::GpuModel late_tail(m.config, m.weights, m.offramp, m.heads, go);
+
+  engine::BatchOptions record;
+  record.record_heads = true;
+  const auto traced = per_head.run(ids, record);
+  const size_t labels = m.offramp.labels.size();
+  std::vector<ExitInfo> exits;
+  for (const auto& e : m.offramp.exits) exits.push_back({e.layer, "", e.temperature});
+  // True when some head's confidence is within 1e-4 of `threshold`, or its top two
+  // probabilities are that close (patience compares argmaxes): too close to call in FP32.
+  auto too_close = [&](size_t i, double threshold) {
+    for (size_t e = 0; e < exits.size(); ++e) {
+      std::vector<float> p(labels);
+      kernels::temperature_softmax(traced[i].head_logits.data() + e * labels,
+                                   static_cast<int>(labels), exits[e].temperature, p.data());
+      std::sort(p.begin(), p.end(), std::greater<>());
+      if (std::fabs(p[0] - threshold) < 1e-4 || (labels > 1 && p[0] - p[1] < 1e-4)) return true;
+    }
+    return false;
+  };
+
+  engine::BatchOptions max_prob, patience;
+  max_prob.policy.threshold = 0.8;
+  patience.policy.policy = Policy::Patience, patience.policy.patience = 2;
+  for (const auto& [name, bo] : {std::pair{"max_prob", max_prob}, std::pair{"patience", patience},
+                                 std::pair{"record_heads", record}}) {
+    const long waits_before = per_head.round_trips(), tail_before = whole_tail.round_trips();
+    const auto want = per_head.run(ids, bo);
+    const long waits = per_head.round_trips() - waits_before;
+    for (const auto* model : {&whole_tail, &late_tail}) {
+      const auto got = model->run(ids, bo);
+      size_t compared = 0;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (too_close(i, bo.policy.threshold)) continue;
+        ++compared;
+        EXPECT_EQ(got[i].exit_layer, want[i].exit_layer) << name << " input " << i;
+        EXPECT_EQ(got[i].label, want[i].label) << name << " input " << i;
+        EXPECT_DOUBLE_EQ(got[i].flops, want[i].flops) << name << " input " << i;
+        EXPECT_NEAR(got[i].confidence, want[i].confidence, 1e-4) << name << " input " << i;
+        ASSERT_EQ(got[i].logits.size(), want[i].logits.size());
+        for (size_t k = 0; k < want[i].logits.size(); ++k)
+          EXPECT_NEAR(got[i].logits[k], want[i].logits[k], 1e-3) << name << " input " << i;
+        ASSERT_EQ(got[i].head_logits.size(), want[i].head_logits.size()) << name << " " << i;
+        for (size_t k = 0; k < want[i].head_logits.size(); ++k)
+          EXPECT_NEAR(got[i].head_logits[k], want[i].head_logits[k], 1e-3) << name << " " << i;
+      }
+      EXPECT_GE(compared, ids.size() * 9 / 10) << name << ": too many inputs too close to call";
+    }
+    const long tail_now = whole_tail.round_trips() - tail_before;
+    std::cout << "[ info ] " << name << ": " << waits << " waits for exit results per head, "
+              << tail_now << " with the whole tail in one segment\n";
+    // Some input stays past the first head under every policy here, so the tail saves waits.
+    EXPECT_LT(tail_now, waits) << name;
+  }
+
+  // A small batch (one lane, under the graph limit): direct, captured, replayed.
+  const std::vector<std::vector<int32_t>> few(ids.begin(), ids.begin() + 8);
+  const auto direct = whole_tail.run(few, max_prob);
+  for (int rep = 0; rep < 2; ++rep) {
+    const auto again = whole_tail.run(few, max_prob);
+    for (size_t i = 0; i < few.size(); ++i) {
+      EXPECT_EQ(again[i].exit_layer, direct[i].exit_layer) << "rep " << rep << " input " << i;
+      EXPECT_EQ(again[i].logits, direct[i].logits) << "rep " << rep << " input " << i;
+    }
   }
 }
 
