@@ -13,7 +13,8 @@
 #                          after the build gets at most what is left minus a reserve for the
 #                          steps after it, so that a hang still leaves time for the benchmark,
 #                          the peer and the table before the caller's own limit kills the run.
-#                          Give it ~30 s less than the device call's timeout_s.
+#                          A step whose share is spent still gets 10 s, and the CLI's `info`
+#                          30 s, so give it ~60 s less than the device call's timeout_s.
 #     OFFRAMP_GPU_BUILD_DIR     the build folder (default build/gpu)
 #
 # What it needs there: CUDA's nvcc (/usr/local/cuda), CMake, g++, python3 with torch and
@@ -23,7 +24,7 @@
 #      and, optionally, scripts/make-gpu-model.sh          (writes .cache/gpu-model)
 #   2. THERE, through the device tool, naming the git-ignored folders in carry so that they
 #      travel with the working tree (all of it within the tool's 64 MiB):
-#        run(command="OFFRAMP_GPU_CHECK_SECONDS=450 scripts/gpu-check.sh",
+#        run(command="OFFRAMP_GPU_CHECK_SECONDS=420 scripts/gpu-check.sh",
 #            carry=[".cache/gpu-debs", ".cache/gpu-model"], timeout_s=480)
 #      scripts/gpu-env.sh unpacks the .debs into .cache/gpu-prefix (never into /).
 #
@@ -54,12 +55,14 @@ OUTDIR=$(cd "$OUTDIR" && pwd)
 BUILD=${OFFRAMP_GPU_BUILD_DIR:-build/gpu}
 TIMEOUT=${OFFRAMP_GPU_TEST_TIMEOUT:-240}
 BUDGET=${OFFRAMP_GPU_CHECK_SECONDS:-0}
-for v in TIMEOUT BUDGET; do
-  if ! [[ ${!v} =~ ^[0-9]+$ ]]; then
-    echo "gpu-check: ${v/BUDGET/OFFRAMP_GPU_CHECK_SECONDS} must be a whole number of seconds, not '${!v}'" >&2
+seconds_or_exit() {  # $1 the variable's name, $2 its value: a whole number (no leading 0)
+  if ! [[ $2 =~ ^(0|[1-9][0-9]*)$ ]]; then
+    echo "gpu-check: $1 must be a whole number of seconds, not '$2'" >&2
     exit 64
   fi
-done
+}
+seconds_or_exit OFFRAMP_GPU_TEST_TIMEOUT "$TIMEOUT"
+seconds_or_exit OFFRAMP_GPU_CHECK_SECONDS "$BUDGET"
 
 # Seconds a step may take: TIMEOUT, or with a budget, what is left of it minus $1 seconds kept
 # for the steps after it (at least 10, so that a late step still gets a try).
@@ -123,7 +126,7 @@ memcheck() {
   step "c. memcheck rerun of $t: $filter"
   set +e
   (( limit < ${OFFRAMP_GPU_MEMCHECK_TIMEOUT:-120} )) || limit=${OFFRAMP_GPU_MEMCHECK_TIMEOUT:-120}
-  OFFRAMP_GPU_MODEL=$model timeout "$limit" "$san" --tool memcheck \
+  OFFRAMP_GPU_MODEL=$model timeout -k 5 "$limit" "$san" --tool memcheck \
     --print-limit 20 "$exe" --gtest_brief=1 --gtest_filter="$filter" > "$OUTDIR/$t.memcheck.log" 2>&1
   echo "memcheck exit $?; its first findings:"
   set -e
@@ -191,6 +194,9 @@ main() {
        --target offramp-cli test_cuda_kernels test_cuda_engine offramp-gpu-bench -- "${keep_going[@]}"; then
     failures+=("build")
   fi
+  # The budget's reserves are estimates until a GPU run has timed the steps: every step's
+  # header shows the clock, and this line the build's share.
+  echo "gpu-check: ${SECONDS}s into the run after the build"
 
   # Seconds kept for what follows each step: the CLI run ~15, the benchmark ~90, the peer ~40.
   local -A keep=([test_cuda_kernels]=210 [test_cuda_engine]=150)
@@ -200,11 +206,11 @@ main() {
     exe=$(find_bin "$t")
     if [[ -z "$exe" ]]; then echo "$t: not built" | tee "$OUTDIR/$t.log"; failures+=("$t (not built)"); continue; fi
     set +e
-    OFFRAMP_GPU_MODEL=$model timeout "$limit" "$exe" --gtest_brief=1 2>&1 | tee "$OUTDIR/$t.log"
+    OFFRAMP_GPU_MODEL=$model timeout -k 5 "$limit" "$exe" --gtest_brief=1 2>&1 | tee "$OUTDIR/$t.log"
     rc=${PIPESTATUS[0]}
     set -e
     if (( rc == 124 )); then failures+=("$t (timed out after ${limit}s)")
-    elif (( rc != 0 )); then failures+=("$t (exit $rc)"); memcheck "$t" "$exe" "$model" "$(step_timeout 150)"; fi
+    elif (( rc != 0 )); then failures+=("$t (exit $rc)"); memcheck "$t" "$exe" "$model" "$(step_timeout "${keep[$t]}")"; fi
   done
 
   step "c. the CLI on the GPU: offramp evaluate $model data/fine_foods/test.tsv --device cuda"
@@ -213,8 +219,8 @@ main() {
     echo "offramp: not built"; failures+=("offramp CLI (not built)")
   else
     set +e
-    timeout 30 "$exe" info "$model" | grep -E '^(model|architecture|GPU) '
-    timeout "$(step_timeout 135)" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
+    timeout -k 5 30 "$exe" info "$model" | grep -E '^(model|architecture|GPU) '
+    timeout -k 5 "$(step_timeout 135)" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
     rc=$?
     set -e
     (( rc == 0 )) || failures+=("offramp evaluate --device cuda (exit $rc)")
@@ -226,7 +232,7 @@ main() {
     echo "offramp-gpu-bench: not built"; failures+=("offramp-gpu-bench (not built)")
   else
     set +e
-    timeout "$(step_timeout 45)" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
+    timeout -k 5 "$(step_timeout 45)" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
       --json "$OUTDIR/offramp_gpu.json"
     rc=$?
     set -e
@@ -237,7 +243,7 @@ main() {
   # With the image's own library path: the carried libraries are for the build, not for torch.
   set +e
   LD_LIBRARY_PATH=$OFFRAMP_GPU_ORIG_LD_LIBRARY_PATH PYTHONUNBUFFERED=1 \
-    timeout "$(step_timeout 5)" python3 bench/peers/torch_gpu_peer.py --json "$OUTDIR/torch_gpu.json"
+    timeout -k 5 "$(step_timeout 5)" python3 bench/peers/torch_gpu_peer.py --json "$OUTDIR/torch_gpu.json"
   rc=$?
   set -e
   (( rc == 0 )) || failures+=("torch_gpu_peer.py (exit $rc)")

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/src/gpu_model.h"
 #include "models/flops.h"
 
 namespace offramp::engine {
@@ -65,9 +66,16 @@ GpuLane::GpuLane(const GpuWeights& w, const GpuOptions& o)
   ids_ = take(t * 4, "token ids"), positions_ = take(t * 4, "positions");
   offsets_a_ = take((b + 1) * 4, "offsets"), offsets_b_ = take((b + 1) * 4, "offsets");
   pooled_ = take(b * h * e, "pooled rows"), dense_ = take(b * h * e, "exit dense rows");
-  // One head's results; with a tail, every head's back to back.
-  const size_t regions = tail_tokens_ > 0 ? std::max<size_t>(w.heads.size(), 1) : 1;
-  exit_out_ = take(regions * ExitRegion::stride(budget_, std::max(w.labels, 1)), "exit results");
+  // One head's results for the whole budget; a tail (which starts after the first head, with at
+  // most tail_tokens sequences) writes the other heads' back to back.
+  const int labels = std::max(w.labels, 1);
+  const size_t tail_regions = w.heads.size() > 1 ? w.heads.size() - 1 : 0;
+  exit_out_ =
+      take(std::max(ExitRegion::stride(budget_, labels),
+                    tail_tokens_ > 0
+                        ? tail_regions * ExitRegion::stride(std::min(budget_, tail_tokens_), labels)
+                        : 0),
+           "exit results");
   state_ = take(2 * b * 4, "exit state"), state_tmp_ = take(2 * b * 4, "exit state");
   compaction_bytes_ = gpu::compaction_scratch_bytes(budget_);
   compaction_ = take(compaction_bytes_, "compaction scratch");

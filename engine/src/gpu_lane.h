@@ -10,12 +10,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/src/gpu_model.h"
 #include "engine/src/scheduler.h"
 #include "kernels/gpu.h"
 #include "models/bert_config.h"
 
 namespace offramp::engine {
+
+struct GpuOptions;  // engine/src/gpu_model.h
 
 struct GpuLayer {
   kernels::gpu::Buffer qkv_w, qkv_b, ao_w, ao_b, ln1_g, ln1_b, fi_w, fi_b, fo_w, fo_b, ln2_g, ln2_b;

@@ -28,7 +28,9 @@ def offramp_json(ms, peak=700.0, ee=((0.30, 0.28, ""), (0.30, 0.20, " (1 lane)")
              "tflops": encoder_flops(m, b, n) / (t * 1e-3) / 1e12} for (m, b, n), t in ms.items()]
     early = [{"model": "gpu-model" + sfx, "batch": 256, "inputs": 1000, "policy": "max_prob",
               "threshold": 0.614, "relative_time": rt, "relative_flops": rf, "full_accuracy": 0.83,
-              "exit_accuracy": 0.82, "lanes": 1 if sfx else 2} for rt, rf, sfx in ee]
+              "exit_accuracy": 0.82, "lanes": 1 if sfx else 2,
+              "waits_per_batch": 3.5 if sfx else 8.25, "full_waits_per_batch": 12.0}
+             for rt, rf, sfx in ee]
     return {"device": GPU, "dtype": "fp16", "gemm_peak_tflops": peak, "runs": runs,
             "early_exit": early}
 
@@ -71,6 +73,7 @@ class GpuTable(unittest.TestCase):
         self.assertIn("Targets: 4 PASS, 0 FAIL, 0 NOT MEASURED", out)
         self.assertIn("| bert-base | 256x128 | 12.000 |", out)
         self.assertIn("1.67x", out)  # 20 / 12
+        self.assertIn("| 8.2 / 12.0 |", out)  # host waits per batch: early exit / full depth
 
     def test_each_missed_target_fails_alone(self):
         slow = {**OURS, ("bert-base", 256, 128): 16.0}  # 0.51 of the peak but 1.25x eager
