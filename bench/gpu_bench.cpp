@@ -178,6 +178,20 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_path, "write the results here");
   CLI11_PARSE(app, argc, argv);
 
+  // The JSON is rewritten after every section, and a section that fails (a CUDA error, out of
+  // memory) is recorded under "errors" while the others still run: gpu-check gets one GPU run,
+  // and a late failure must not lose the numbers measured before it.
+  nlohmann::json out;
+  auto save = [&] {
+    if (json_path.empty()) return;
+    std::ofstream f(json_path);
+    if (!(f << out.dump(2) << "\n")) throw offramp::Error(json_path + ": cannot write");
+  };
+  auto failed = [&](const std::string& what, const std::exception& e) {
+    std::cerr << "offramp-gpu-bench: " << what << ": " << e.what() << "\n";
+    out["errors"].push_back(what + ": " + e.what());
+    save();
+  };
   try {
     if (gpu::device_count() == 0) {
       std::cerr << "offramp-gpu-bench: no CUDA device present"
@@ -187,7 +201,14 @@ int main(int argc, char** argv) {
     }
     const gpu::DType dt = parse_dtype(precision);
     const auto shapes = parse_shapes(shapes_s);
-    nlohmann::json out;
+    std::vector<std::pair<std::string, offramp::models::BertConfig>> configs;
+    std::stringstream ms(models_s);
+    for (std::string name; std::getline(ms, name, ',');) {
+      configs.emplace_back(name, shape_config(name));
+      for (const auto& sh : shapes)
+        if (sh.tokens > configs.back().second.max_position)
+          throw offramp::Error("--shapes: tokens above max_position 512");
+    }
     out["device"] = gpu::device_description();
     out["dtype"] = gpu::dtype_name(dt);
     {
@@ -197,67 +218,68 @@ int main(int argc, char** argv) {
     std::printf("device %s; cuBLASLt %s GEMM peak %.1f TFLOP/s\n",
                 out["device"].get<std::string>().c_str(), gpu::dtype_name(dt),
                 out["gemm_peak_tflops"].get<double>());
-
     out["runs"] = nlohmann::json::array();
-    std::stringstream ms(models_s);
-    std::string name;
-    while (std::getline(ms, name, ',')) {
-      const auto c = shape_config(name);
-      int budget = 0;
-      for (const auto& sh : shapes) budget = std::max(budget, sh.batch * sh.tokens);
-      offramp::engine::GpuOptions go;
-      go.dtype = dt, go.max_batch_tokens = std::max(budget, c.max_position);
-      const auto weights = random_weights(c);
-      const GpuModel g(c, weights, {}, {}, go);
-      // The same model without CUDA graphs, for the shapes small enough to use them: shows
-      // what the graphs are worth.
-      offramp::engine::GpuOptions plain = go;
-      plain.graph_max_tokens = 0;
-      std::unique_ptr<GpuModel> g_plain;
-      for (const auto& sh : shapes)
-        if (sh.batch * sh.tokens <= go.graph_max_tokens && !g_plain)
-          g_plain =
-              std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{},
-                                         std::vector<offramp::models::ExitHeadParams>{}, plain);
-      // And with the erf GELU in cuBLASLt's tanh-GELU epilogue (GpuOptions.approximate_gelu):
-      // what the exact activation's separate pass costs.
-      offramp::engine::GpuOptions tanh_gelu = go;
-      tanh_gelu.approximate_gelu = true;
-      const GpuModel g_tanh(c, weights, {}, {}, tanh_gelu);
-      for (const auto& sh : shapes) {
-        if (sh.tokens > c.max_position)
-          throw offramp::Error("--shapes: tokens above max_position 512");
-        std::mt19937 rng(7);
-        std::vector<std::vector<int32_t>> inputs(
-            static_cast<size_t>(sh.batch), std::vector<int32_t>(static_cast<size_t>(sh.tokens)));
-        for (auto& in : inputs)
-          for (auto& id : in)
-            id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
-        for (const GpuModel* model :
-             std::initializer_list<const GpuModel*>{&g, g_plain.get(), &g_tanh}) {
-          if (model == nullptr ||
-              (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens))
-            continue;
-          for (int i = 0; i < warmup; ++i) model->encode(inputs);
-          std::vector<double> times;
-          for (int i = 0; i < iters; ++i) {
-            const auto t0 = Clock::now();
-            model->encode(inputs);
-            times.push_back(ms_since(t0));
+    save();
+
+    for (const auto& [name, c] : configs) {
+      try {
+        int budget = 0;
+        for (const auto& sh : shapes) budget = std::max(budget, sh.batch * sh.tokens);
+        offramp::engine::GpuOptions go;
+        go.dtype = dt, go.max_batch_tokens = std::max(budget, c.max_position);
+        const auto weights = random_weights(c);
+        const GpuModel g(c, weights, {}, {}, go);
+        // The same model without CUDA graphs, for the shapes small enough to use them: shows
+        // what the graphs are worth.
+        offramp::engine::GpuOptions plain = go;
+        plain.graph_max_tokens = 0;
+        std::unique_ptr<GpuModel> g_plain;
+        for (const auto& sh : shapes)
+          if (sh.batch * sh.tokens <= go.graph_max_tokens && !g_plain)
+            g_plain =
+                std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{},
+                                           std::vector<offramp::models::ExitHeadParams>{}, plain);
+        // And with the erf GELU in cuBLASLt's tanh-GELU epilogue (GpuOptions.approximate_gelu):
+        // what the exact activation's separate pass costs.
+        offramp::engine::GpuOptions tanh_gelu = go;
+        tanh_gelu.approximate_gelu = true;
+        const GpuModel g_tanh(c, weights, {}, {}, tanh_gelu);
+        for (const auto& sh : shapes) {
+          std::mt19937 rng(7);
+          std::vector<std::vector<int32_t>> inputs(
+              static_cast<size_t>(sh.batch), std::vector<int32_t>(static_cast<size_t>(sh.tokens)));
+          for (auto& in : inputs)
+            for (auto& id : in)
+              id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
+          for (const GpuModel* model :
+               std::initializer_list<const GpuModel*>{&g, g_plain.get(), &g_tanh}) {
+            if (model == nullptr ||
+                (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens))
+              continue;
+            for (int i = 0; i < warmup; ++i) model->encode(inputs);
+            std::vector<double> times;
+            for (int i = 0; i < iters; ++i) {
+              const auto t0 = Clock::now();
+              model->encode(inputs);
+              times.push_back(ms_since(t0));
+            }
+            const double med = median(times), tflops = forward_flops(c, sh) / (med / 1000.0) / 1e12;
+            const std::string label = model == &g        ? name
+                                      : model == &g_tanh ? name + " (tanh GELU epilogue)"
+                                                         : name + " (no CUDA graphs)";
+            out["runs"].push_back({{"model", label},
+                                   {"batch", sh.batch},
+                                   {"tokens", sh.tokens},
+                                   {"dtype", gpu::dtype_name(dt)},
+                                   {"ms", med},
+                                   {"tflops", tflops}});
+            std::printf("%-28s %4dx%-4d %9.3f ms %7.1f TFLOP/s\n", label.c_str(), sh.batch,
+                        sh.tokens, med, tflops);
           }
-          const double med = median(times), tflops = forward_flops(c, sh) / (med / 1000.0) / 1e12;
-          const std::string label = model == &g        ? name
-                                    : model == &g_tanh ? name + " (tanh GELU epilogue)"
-                                                       : name + " (no CUDA graphs)";
-          out["runs"].push_back({{"model", label},
-                                 {"batch", sh.batch},
-                                 {"tokens", sh.tokens},
-                                 {"dtype", gpu::dtype_name(dt)},
-                                 {"ms", med},
-                                 {"tflops", tflops}});
-          std::printf("%-28s %4dx%-4d %9.3f ms %7.1f TFLOP/s\n", label.c_str(), sh.batch, sh.tokens,
-                      med, tflops);
         }
+        save();
+      } catch (const std::exception& e) {
+        failed("encoder " + name, e);
       }
     }
 
@@ -301,83 +323,93 @@ int main(int argc, char** argv) {
                               Setting{2, true, 0, " (CUDA graphs, batches repeated)"},
                               Setting{2, false, 512, " (tail <= 512 tokens in one segment)"},
                               Setting{2, false, 4096, " (tail <= 4096 tokens in one segment)"}}) {
-      const int lanes = set.lanes;
-      offramp::engine::GpuOptions go;
-      go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position),
-      go.lanes = lanes, go.tail_tokens = set.tail_tokens;
-      if (!set.graphs) go.graph_max_tokens = 0;
-      const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
       const std::string label = model + set.suffix;
-      struct Pass {
-        double ms, flops, accuracy, mean_exit, waits_per_batch;
-      };
-      auto pass = [&](double threshold) {
-        offramp::engine::BatchOptions bo;
-        bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
-        bo.max_batch_tokens = go.max_batch_tokens;
-        std::vector<double> times;
-        Pass p{};
-        for (int r = 0; r < reps + 1; ++r) {
-          double flops = 0, correct = 0, exits = 0;
-          const long waits = g.round_trips();
-          const auto t0 = Clock::now();
-          for (size_t b = 0; b < batches.size(); ++b) {
-            const auto res = g.run(batches[b], bo);
-            const size_t first = b * static_cast<size_t>(batch);
-            for (size_t i = 0; i < res.size(); ++i)
-              flops += res[i].flops, correct += res[i].label == gold[first + i],
-                  exits += res[i].exit_layer;
+      try {
+        const int lanes = set.lanes;
+        offramp::engine::GpuOptions go;
+        go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position),
+        go.lanes = lanes, go.tail_tokens = set.tail_tokens;
+        if (!set.graphs) go.graph_max_tokens = 0;
+        const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
+        struct Pass {
+          double ms, flops, accuracy, mean_exit, waits_per_batch;
+        };
+        auto pass = [&](double threshold) {
+          offramp::engine::BatchOptions bo;
+          bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
+          bo.max_batch_tokens = go.max_batch_tokens;
+          std::vector<double> times;
+          Pass p{};
+          for (int r = 0; r < reps + 1; ++r) {
+            double flops = 0, correct = 0, exits = 0;
+            const long waits = g.round_trips();
+            const auto t0 = Clock::now();
+            for (size_t b = 0; b < batches.size(); ++b) {
+              const auto res = g.run(batches[b], bo);
+              const size_t first = b * static_cast<size_t>(batch);
+              for (size_t i = 0; i < res.size(); ++i)
+                flops += res[i].flops, correct += res[i].label == gold[first + i],
+                    exits += res[i].exit_layer;
+            }
+            if (r > 0)
+              times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
+            p.flops = flops, p.accuracy = correct / static_cast<double>(ids.size()),
+            p.mean_exit = exits / static_cast<double>(ids.size());
+            p.waits_per_batch =
+                static_cast<double>(g.round_trips() - waits) / static_cast<double>(batches.size());
           }
-          if (r > 0)
-            times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
-          p.flops = flops, p.accuracy = correct / static_cast<double>(ids.size()),
-          p.mean_exit = exits / static_cast<double>(ids.size());
-          p.waits_per_batch =
-              static_cast<double>(g.round_trips() - waits) / static_cast<double>(batches.size());
+          p.ms = median(times);
+          return p;
+        };
+        const Pass full = pass(2.0);  // max_prob never reaches 2: every input runs to the last exit
+        std::vector<double> settings{m.offramp.policy == "max_prob" ? m.offramp.threshold : 0.9};
+        for (double t : thresholds)
+          if (std::find(settings.begin(), settings.end(), t) == settings.end())
+            settings.push_back(t);
+        for (double t : settings) {
+          const Pass p = pass(t);
+          const double rel_time = p.ms / full.ms, rel_flops = p.flops / full.flops;
+          out["early_exit"].push_back({{"model", label},
+                                       {"lanes", lanes},
+                                       {"cuda_graphs", set.graphs},
+                                       {"batch", batch},
+                                       {"inputs", ids.size()},
+                                       {"policy", "max_prob"},
+                                       {"threshold", t},
+                                       {"full_ms", full.ms},
+                                       {"exit_ms", p.ms},
+                                       {"relative_time", rel_time},
+                                       {"relative_flops", rel_flops},
+                                       {"full_accuracy", full.accuracy},
+                                       {"exit_accuracy", p.accuracy},
+                                       {"mean_exit_layer", p.mean_exit},
+                                       {"tail_tokens", set.tail_tokens},
+                                       {"waits_per_batch", p.waits_per_batch},
+                                       {"full_waits_per_batch", full.waits_per_batch}});
+          std::printf(
+              "early exit, %d lane(s)%s, tail %d, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms "
+              "full (%.3f of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit "
+              "layer %.2f, %.1f waits per batch (%.1f at full depth)\n",
+              lanes, set.graphs ? " + graphs" : "", set.tail_tokens, batch, t, p.ms, full.ms,
+              rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit,
+              p.waits_per_batch, full.waits_per_batch);
         }
-        p.ms = median(times);
-        return p;
-      };
-      const Pass full = pass(2.0);  // max_prob never reaches 2: every input runs to the last exit
-      std::vector<double> settings{m.offramp.policy == "max_prob" ? m.offramp.threshold : 0.9};
-      for (double t : thresholds)
-        if (std::find(settings.begin(), settings.end(), t) == settings.end()) settings.push_back(t);
-      for (double t : settings) {
-        const Pass p = pass(t);
-        const double rel_time = p.ms / full.ms, rel_flops = p.flops / full.flops;
-        out["early_exit"].push_back({{"model", label},
-                                     {"lanes", lanes},
-                                     {"cuda_graphs", set.graphs},
-                                     {"batch", batch},
-                                     {"inputs", ids.size()},
-                                     {"policy", "max_prob"},
-                                     {"threshold", t},
-                                     {"full_ms", full.ms},
-                                     {"exit_ms", p.ms},
-                                     {"relative_time", rel_time},
-                                     {"relative_flops", rel_flops},
-                                     {"full_accuracy", full.accuracy},
-                                     {"exit_accuracy", p.accuracy},
-                                     {"mean_exit_layer", p.mean_exit},
-                                     {"tail_tokens", set.tail_tokens},
-                                     {"waits_per_batch", p.waits_per_batch},
-                                     {"full_waits_per_batch", full.waits_per_batch}});
-        std::printf(
-            "early exit, %d lane(s)%s, tail %d, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms "
-            "full (%.3f of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit "
-            "layer %.2f, %.1f waits per batch (%.1f at full depth)\n",
-            lanes, set.graphs ? " + graphs" : "", set.tail_tokens, batch, t, p.ms, full.ms,
-            rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit,
-            p.waits_per_batch, full.waits_per_batch);
+        save();
+      } catch (const std::exception& e) {
+        failed("early exit " + label, e);
       }
     }
-    if (!json_path.empty()) {
-      std::ofstream f(json_path);
-      if (!(f << out.dump(2) << "\n")) throw offramp::Error(json_path + ": cannot write");
-    }
-    return 0;
+    save();
+    return out.contains("errors") ? 1 : 0;
   } catch (const std::exception& e) {
     std::cerr << "offramp-gpu-bench: " << e.what() << "\n";
+    if (!out.empty()) {
+      out["errors"].push_back(e.what());
+      try {
+        save();
+      } catch (const std::exception&) {  // the message above is what matters now
+      }
+    }
     return 1;
   }
 }

@@ -118,6 +118,8 @@ def main(argv):
     else:
         out.append(f"- Offramp: {text(off, 'device') or NA}, {off_dtype}, cuBLASLt FP16 GEMM peak "
                    f"{fmt(peak, '.1f', ' TFLOP/s')}")
+        for err in (off.get("errors") if isinstance(off.get("errors"), list) else []):
+            out.append(f"  - bench error: {cell(err)}")
     if peer is None:
         out.append(f"- PyTorch: {NA} ({argv[2]} not found)")
     else:

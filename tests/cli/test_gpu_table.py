@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """scripts/gpu_table.py, the verdicts gpu-check.sh prints last, on bench JSON shaped like
 offramp-gpu-bench's and torch_gpu_peer.py's: targets met, missed, unmeasured, a variant row
-that is shown but not judged, a host-emulation dry run that judges nothing, and bad input.
+that is shown but not judged, errors the bench recorded, a host-emulation dry run that judges
+nothing, and bad input.
 
 usage: test_gpu_table.py PATH/TO/gpu_table.py"""
 import copy
@@ -74,6 +75,14 @@ class GpuTable(unittest.TestCase):
         self.assertIn("| bert-base | 256x128 | 12.000 |", out)
         self.assertIn("1.67x", out)  # 20 / 12
         self.assertIn("| 8.2 / 12.0 |", out)  # host waits per batch: early exit / full depth
+
+    def test_bench_errors_are_listed(self):
+        off = offramp_json(OURS)
+        off["errors"] = ["early exit gpu-model (4 lanes): out of memory"]
+        rc, out, _ = self.run_table(off, torch_json(EAGER))
+        self.assertEqual(rc, 0)
+        self.assertIn("  - bench error: early exit gpu-model (4 lanes): out of memory", out)
+        self.assertIn("Targets: 4 PASS, 0 FAIL, 0 NOT MEASURED", out)  # the rows that came
 
     def test_each_missed_target_fails_alone(self):
         slow = {**OURS, ("bert-base", 256, 128): 16.0}  # 0.51 of the peak but 1.25x eager
