@@ -141,6 +141,161 @@ double forward_flops(const offramp::models::BertConfig& c, Shape s) {
   return c.layers * static_cast<double>(s.batch) * n * (2 * (4 * h * h + 2 * h * f) + 4 * n * h);
 }
 
+// Section 2 for one encoder shape: the default GpuModel; the same without CUDA graphs for the
+// shapes small enough to use them (what the graphs are worth); and with the erf GELU in
+// cuBLASLt's tanh-GELU epilogue (GpuOptions.approximate_gelu: what the exact activation's
+// separate pass costs). Appends a row per model and shape to `runs`.
+void time_encoder(const std::string& name, const offramp::models::BertConfig& c,
+                  const std::vector<Shape>& shapes, gpu::DType dt, int warmup, int iters,
+                  nlohmann::json& runs) {
+  int budget = 0;
+  for (const auto& sh : shapes) budget = std::max(budget, sh.batch * sh.tokens);
+  offramp::engine::GpuOptions go;
+  go.dtype = dt, go.max_batch_tokens = std::max(budget, c.max_position);
+  const auto weights = random_weights(c);
+  const GpuModel g(c, weights, {}, {}, go);
+  offramp::engine::GpuOptions plain = go;
+  plain.graph_max_tokens = 0;
+  std::unique_ptr<GpuModel> g_plain;
+  for (const auto& sh : shapes)
+    if (sh.batch * sh.tokens <= go.graph_max_tokens && !g_plain)
+      g_plain = std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{},
+                                           std::vector<offramp::models::ExitHeadParams>{}, plain);
+  offramp::engine::GpuOptions tanh_gelu = go;
+  tanh_gelu.approximate_gelu = true;
+  const GpuModel g_tanh(c, weights, {}, {}, tanh_gelu);
+  for (const auto& sh : shapes) {
+    std::mt19937 rng(7);
+    std::vector<std::vector<int32_t>> inputs(static_cast<size_t>(sh.batch),
+                                             std::vector<int32_t>(static_cast<size_t>(sh.tokens)));
+    for (auto& in : inputs)
+      for (auto& id : in) id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
+    for (const GpuModel* model :
+         std::initializer_list<const GpuModel*>{&g, g_plain.get(), &g_tanh}) {
+      if (model == nullptr ||
+          (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens))
+        continue;
+      for (int i = 0; i < warmup; ++i) model->encode(inputs);
+      std::vector<double> times;
+      for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        model->encode(inputs);
+        times.push_back(ms_since(t0));
+      }
+      const double med = median(times), tflops = forward_flops(c, sh) / (med / 1000.0) / 1e12;
+      const std::string label = model == &g        ? name
+                                : model == &g_tanh ? name + " (tanh GELU epilogue)"
+                                                   : name + " (no CUDA graphs)";
+      runs.push_back({{"model", label},
+                      {"batch", sh.batch},
+                      {"tokens", sh.tokens},
+                      {"dtype", gpu::dtype_name(dt)},
+                      {"ms", med},
+                      {"tflops", tflops}});
+      std::printf("%-28s %4dx%-4d %9.3f ms %7.1f TFLOP/s\n", label.c_str(), sh.batch, sh.tokens,
+                  med, tflops);
+    }
+  }
+}
+
+// Section 3's inputs, tokenised and cut into batches once: copying token ids is not part of
+// what the passes time.
+struct ExitRun {
+  const offramp::engine::ModelDir& m;
+  std::string model;  // the directory, as the rows name it
+  std::vector<std::vector<std::vector<int32_t>>> batches;
+  std::vector<int> gold;  // per input, in batch order
+  int batch = 0, max_len = 0, reps = 0;
+  std::vector<double> thresholds;  // the model's own first
+};
+
+// One engine setting of section 3. The judged one: two lanes (the default: one lane's layers
+// overlap the host's reads of the other's exit results) and no CUDA graphs. Every rep replays
+// the same batches, so graphs would be captured once and replayed from then on, which traffic
+// of unseen texts never gets. Shown beside it: one lane (every exit stalls the GPU), four
+// lanes, two lanes with graphs (what repeated shapes would gain), and two lanes whose tails of
+// at most 512 or 4096 tokens run in one segment with one wait (GpuOptions.tail_tokens).
+struct Setting {
+  int lanes;
+  bool graphs;
+  int tail_tokens;
+  const char* suffix;
+};
+constexpr Setting kSettings[] = {{2, false, 0, ""},
+                                 {1, false, 0, " (1 lane)"},
+                                 {4, false, 0, " (4 lanes)"},
+                                 {2, true, 0, " (CUDA graphs, batches repeated)"},
+                                 {2, false, 512, " (tail <= 512 tokens in one segment)"},
+                                 {2, false, 4096, " (tail <= 4096 tokens in one segment)"}};
+
+// Full depth, then each threshold, with `set`; appends a row per threshold to `rows`.
+void time_early_exit(const ExitRun& d, const Setting& set, gpu::DType dt, nlohmann::json& rows) {
+  const std::string label = d.model + set.suffix;
+  offramp::engine::GpuOptions go;
+  go.dtype = dt, go.max_batch_tokens = std::max(d.batch * d.max_len, d.m.config.max_position),
+  go.lanes = set.lanes, go.tail_tokens = set.tail_tokens;
+  if (!set.graphs) go.graph_max_tokens = 0;
+  const GpuModel g(d.m.config, d.m.weights, d.m.offramp, d.m.heads, go);
+  const double inputs = static_cast<double>(d.gold.size());
+  struct Pass {
+    double ms, flops, accuracy, mean_exit, waits_per_batch;
+  };
+  auto pass = [&](double threshold) {
+    offramp::engine::BatchOptions bo;
+    bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
+    bo.max_batch_tokens = go.max_batch_tokens;
+    std::vector<double> times;
+    Pass p{};
+    for (int r = 0; r < d.reps + 1; ++r) {
+      double flops = 0, correct = 0, exits = 0;
+      const long waits = g.round_trips();
+      const auto t0 = Clock::now();
+      for (size_t b = 0; b < d.batches.size(); ++b) {
+        const auto res = g.run(d.batches[b], bo);
+        const size_t first = b * static_cast<size_t>(d.batch);
+        for (size_t i = 0; i < res.size(); ++i)
+          flops += res[i].flops, correct += res[i].label == d.gold[first + i],
+              exits += res[i].exit_layer;
+      }
+      if (r > 0) times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
+      p.flops = flops, p.accuracy = correct / inputs, p.mean_exit = exits / inputs;
+      p.waits_per_batch =
+          static_cast<double>(g.round_trips() - waits) / static_cast<double>(d.batches.size());
+    }
+    p.ms = median(times);
+    return p;
+  };
+  const Pass full = pass(2.0);  // max_prob never reaches 2: every input runs to the last exit
+  for (double t : d.thresholds) {
+    const Pass p = pass(t);
+    const double rel_time = p.ms / full.ms, rel_flops = p.flops / full.flops;
+    rows.push_back({{"model", label},
+                    {"lanes", set.lanes},
+                    {"cuda_graphs", set.graphs},
+                    {"batch", d.batch},
+                    {"inputs", d.gold.size()},
+                    {"policy", "max_prob"},
+                    {"threshold", t},
+                    {"full_ms", full.ms},
+                    {"exit_ms", p.ms},
+                    {"relative_time", rel_time},
+                    {"relative_flops", rel_flops},
+                    {"full_accuracy", full.accuracy},
+                    {"exit_accuracy", p.accuracy},
+                    {"mean_exit_layer", p.mean_exit},
+                    {"tail_tokens", set.tail_tokens},
+                    {"waits_per_batch", p.waits_per_batch},
+                    {"full_waits_per_batch", full.waits_per_batch}});
+    std::printf(
+        "early exit, %d lane(s)%s, tail %d, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms full "
+        "(%.3f of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit layer "
+        "%.2f, %.1f waits per batch (%.1f at full depth)\n",
+        set.lanes, set.graphs ? " + graphs" : "", set.tail_tokens, d.batch, t, p.ms, full.ms,
+        rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit, p.waits_per_batch,
+        full.waits_per_batch);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -223,60 +378,7 @@ int main(int argc, char** argv) {
 
     for (const auto& [name, c] : configs) {
       try {
-        int budget = 0;
-        for (const auto& sh : shapes) budget = std::max(budget, sh.batch * sh.tokens);
-        offramp::engine::GpuOptions go;
-        go.dtype = dt, go.max_batch_tokens = std::max(budget, c.max_position);
-        const auto weights = random_weights(c);
-        const GpuModel g(c, weights, {}, {}, go);
-        // The same model without CUDA graphs, for the shapes small enough to use them: shows
-        // what the graphs are worth.
-        offramp::engine::GpuOptions plain = go;
-        plain.graph_max_tokens = 0;
-        std::unique_ptr<GpuModel> g_plain;
-        for (const auto& sh : shapes)
-          if (sh.batch * sh.tokens <= go.graph_max_tokens && !g_plain)
-            g_plain =
-                std::make_unique<GpuModel>(c, weights, offramp::models::OfframpConfig{},
-                                           std::vector<offramp::models::ExitHeadParams>{}, plain);
-        // And with the erf GELU in cuBLASLt's tanh-GELU epilogue (GpuOptions.approximate_gelu):
-        // what the exact activation's separate pass costs.
-        offramp::engine::GpuOptions tanh_gelu = go;
-        tanh_gelu.approximate_gelu = true;
-        const GpuModel g_tanh(c, weights, {}, {}, tanh_gelu);
-        for (const auto& sh : shapes) {
-          std::mt19937 rng(7);
-          std::vector<std::vector<int32_t>> inputs(
-              static_cast<size_t>(sh.batch), std::vector<int32_t>(static_cast<size_t>(sh.tokens)));
-          for (auto& in : inputs)
-            for (auto& id : in)
-              id = static_cast<int32_t>(rng() % static_cast<unsigned>(c.vocab_size));
-          for (const GpuModel* model :
-               std::initializer_list<const GpuModel*>{&g, g_plain.get(), &g_tanh}) {
-            if (model == nullptr ||
-                (model == g_plain.get() && sh.batch * sh.tokens > go.graph_max_tokens))
-              continue;
-            for (int i = 0; i < warmup; ++i) model->encode(inputs);
-            std::vector<double> times;
-            for (int i = 0; i < iters; ++i) {
-              const auto t0 = Clock::now();
-              model->encode(inputs);
-              times.push_back(ms_since(t0));
-            }
-            const double med = median(times), tflops = forward_flops(c, sh) / (med / 1000.0) / 1e12;
-            const std::string label = model == &g        ? name
-                                      : model == &g_tanh ? name + " (tanh GELU epilogue)"
-                                                         : name + " (no CUDA graphs)";
-            out["runs"].push_back({{"model", label},
-                                   {"batch", sh.batch},
-                                   {"tokens", sh.tokens},
-                                   {"dtype", gpu::dtype_name(dt)},
-                                   {"ms", med},
-                                   {"tflops", tflops}});
-            std::printf("%-28s %4dx%-4d %9.3f ms %7.1f TFLOP/s\n", label.c_str(), sh.batch,
-                        sh.tokens, med, tflops);
-          }
-        }
+        time_encoder(name, c, shapes, dt, warmup, iters, out["runs"]);
         save();
       } catch (const std::exception& e) {
         failed("encoder " + name, e);
@@ -299,107 +401,24 @@ int main(int argc, char** argv) {
                              "' is not one of the model's");
       gold.push_back(static_cast<int>(it - m.offramp.labels.begin()));
     }
-    // The batches, built once: copying token ids is not part of what the passes time.
-    std::vector<std::vector<std::vector<int32_t>>> batches;
+    ExitRun run{m, model, {}, std::move(gold), batch, max_len, reps, {}};
     for (size_t first = 0; first < ids.size(); first += static_cast<size_t>(batch))
-      batches.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(first),
-                           ids.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                             ids.size(), first + static_cast<size_t>(batch))));
+      run.batches.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                               ids.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                 ids.size(), first + static_cast<size_t>(batch))));
+    run.thresholds = {m.offramp.policy == "max_prob" ? m.offramp.threshold : 0.9};
+    for (double t : thresholds)
+      if (std::find(run.thresholds.begin(), run.thresholds.end(), t) == run.thresholds.end())
+        run.thresholds.push_back(t);
     out["early_exit"] = nlohmann::json::array();
-    // The judged run: two lanes (the default: one lane's layers overlap the host's reads of
-    // the other's exit results) and no CUDA graphs. Every rep replays the same batches, so
-    // graphs would be captured once and replayed from then on, which traffic of unseen
-    // texts never gets. Shown beside it: one lane (every exit stalls the GPU), four lanes,
-    // two lanes with graphs (what repeated shapes would gain), and two lanes whose tails of at
-    // most 512 or 4096 tokens run in one segment with one wait (GpuOptions.tail_tokens).
-    struct Setting {
-      int lanes;
-      bool graphs;
-      int tail_tokens;
-      const char* suffix;
-    };
-    for (const Setting set : {Setting{2, false, 0, ""}, Setting{1, false, 0, " (1 lane)"},
-                              Setting{4, false, 0, " (4 lanes)"},
-                              Setting{2, true, 0, " (CUDA graphs, batches repeated)"},
-                              Setting{2, false, 512, " (tail <= 512 tokens in one segment)"},
-                              Setting{2, false, 4096, " (tail <= 4096 tokens in one segment)"}}) {
-      const std::string label = model + set.suffix;
+    for (const Setting& set : kSettings) {
       try {
-        const int lanes = set.lanes;
-        offramp::engine::GpuOptions go;
-        go.dtype = dt, go.max_batch_tokens = std::max(batch * max_len, m.config.max_position),
-        go.lanes = lanes, go.tail_tokens = set.tail_tokens;
-        if (!set.graphs) go.graph_max_tokens = 0;
-        const GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
-        struct Pass {
-          double ms, flops, accuracy, mean_exit, waits_per_batch;
-        };
-        auto pass = [&](double threshold) {
-          offramp::engine::BatchOptions bo;
-          bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
-          bo.max_batch_tokens = go.max_batch_tokens;
-          std::vector<double> times;
-          Pass p{};
-          for (int r = 0; r < reps + 1; ++r) {
-            double flops = 0, correct = 0, exits = 0;
-            const long waits = g.round_trips();
-            const auto t0 = Clock::now();
-            for (size_t b = 0; b < batches.size(); ++b) {
-              const auto res = g.run(batches[b], bo);
-              const size_t first = b * static_cast<size_t>(batch);
-              for (size_t i = 0; i < res.size(); ++i)
-                flops += res[i].flops, correct += res[i].label == gold[first + i],
-                    exits += res[i].exit_layer;
-            }
-            if (r > 0)
-              times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
-            p.flops = flops, p.accuracy = correct / static_cast<double>(ids.size()),
-            p.mean_exit = exits / static_cast<double>(ids.size());
-            p.waits_per_batch =
-                static_cast<double>(g.round_trips() - waits) / static_cast<double>(batches.size());
-          }
-          p.ms = median(times);
-          return p;
-        };
-        const Pass full = pass(2.0);  // max_prob never reaches 2: every input runs to the last exit
-        std::vector<double> settings{m.offramp.policy == "max_prob" ? m.offramp.threshold : 0.9};
-        for (double t : thresholds)
-          if (std::find(settings.begin(), settings.end(), t) == settings.end())
-            settings.push_back(t);
-        for (double t : settings) {
-          const Pass p = pass(t);
-          const double rel_time = p.ms / full.ms, rel_flops = p.flops / full.flops;
-          out["early_exit"].push_back({{"model", label},
-                                       {"lanes", lanes},
-                                       {"cuda_graphs", set.graphs},
-                                       {"batch", batch},
-                                       {"inputs", ids.size()},
-                                       {"policy", "max_prob"},
-                                       {"threshold", t},
-                                       {"full_ms", full.ms},
-                                       {"exit_ms", p.ms},
-                                       {"relative_time", rel_time},
-                                       {"relative_flops", rel_flops},
-                                       {"full_accuracy", full.accuracy},
-                                       {"exit_accuracy", p.accuracy},
-                                       {"mean_exit_layer", p.mean_exit},
-                                       {"tail_tokens", set.tail_tokens},
-                                       {"waits_per_batch", p.waits_per_batch},
-                                       {"full_waits_per_batch", full.waits_per_batch}});
-          std::printf(
-              "early exit, %d lane(s)%s, tail %d, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms "
-              "full (%.3f of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit "
-              "layer %.2f, %.1f waits per batch (%.1f at full depth)\n",
-              lanes, set.graphs ? " + graphs" : "", set.tail_tokens, batch, t, p.ms, full.ms,
-              rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit,
-              p.waits_per_batch, full.waits_per_batch);
-        }
+        time_early_exit(run, set, dt, out["early_exit"]);
         save();
       } catch (const std::exception& e) {
-        failed("early exit " + label, e);
+        failed("early exit " + model + set.suffix, e);
       }
     }
-    save();
     return out.contains("errors") ? 1 : 0;
   } catch (const std::exception& e) {
     std::cerr << "offramp-gpu-bench: " << e.what() << "\n";
