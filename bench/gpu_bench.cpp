@@ -213,20 +213,27 @@ struct ExitRun {
 // overlap the host's reads of the other's exit results) and no CUDA graphs. Every rep replays
 // the same batches, so graphs would be captured once and replayed from then on, which traffic
 // of unseen texts never gets. Shown beside it: one lane (every exit stalls the GPU), four
-// lanes, two lanes with graphs (what repeated shapes would gain), and two lanes whose tails of
-// at most 512 or 4096 tokens run in one segment with one wait (GpuOptions.tail_tokens).
+// lanes, two lanes with graphs (what repeated shapes would gain), two lanes whose tails of at
+// most 512 or 4096 tokens run in one segment with one wait (GpuOptions.tail_tokens), and the
+// whole file in one call, cut into chunks of at most the largest batch's tokens: there a lane
+// done with its piece takes the next chunk's while the other lane is still in its last layers
+// (an offline job's view; a service that gets batches of 256 has no next chunk to overlap).
 struct Setting {
   int lanes;
   bool graphs;
   int tail_tokens;
+  bool one_call;
   const char* suffix;
 };
-constexpr Setting kSettings[] = {{2, false, 0, ""},
-                                 {1, false, 0, " (1 lane)"},
-                                 {4, false, 0, " (4 lanes)"},
-                                 {2, true, 0, " (CUDA graphs, batches repeated)"},
-                                 {2, false, 512, " (tail <= 512 tokens in one segment)"},
-                                 {2, false, 4096, " (tail <= 4096 tokens in one segment)"}};
+constexpr Setting kSettings[] = {
+    {2, false, 0, false, ""},
+    {1, false, 0, false, " (1 lane)"},
+    {4, false, 0, false, " (4 lanes)"},
+    {2, true, 0, false, " (CUDA graphs, batches repeated)"},
+    {2, false, 512, false, " (tail <= 512 tokens in one segment)"},
+    {2, false, 4096, false, " (tail <= 4096 tokens in one segment)"},
+    {2, false, 0, true, " (whole file in one call)"},
+    {2, false, 4096, true, " (whole file in one call, tail <= 4096 tokens in one segment)"}};
 
 // Full depth, then each threshold, with `set`; appends a row per threshold to `rows`.
 void time_early_exit(const ExitRun& d, const Setting& set, gpu::DType dt, nlohmann::json& rows) {
@@ -237,25 +244,37 @@ void time_early_exit(const ExitRun& d, const Setting& set, gpu::DType dt, nlohma
   if (!set.graphs) go.graph_max_tokens = 0;
   const GpuModel g(d.m.config, d.m.weights, d.m.offramp, d.m.heads, go);
   const double inputs = static_cast<double>(d.gold.size());
+  // one_call: every batch's inputs in order, in chunks of at most the largest batch's tokens.
+  std::vector<std::vector<std::vector<int32_t>>> joined(1);
+  size_t largest_batch_tokens = 0;
+  for (const auto& b : d.batches) {
+    size_t tokens = 0;
+    for (const auto& ids : b) tokens += ids.size();
+    largest_batch_tokens = std::max(largest_batch_tokens, tokens);
+    if (set.one_call) joined[0].insert(joined[0].end(), b.begin(), b.end());
+  }
+  const auto& calls = set.one_call ? joined : d.batches;
   struct Pass {
     double ms, flops, accuracy, mean_exit, waits_per_batch;
   };
   auto pass = [&](double threshold) {
     offramp::engine::BatchOptions bo;
     bo.policy.policy = offramp::Policy::MaxProb, bo.policy.threshold = threshold;
-    bo.max_batch_tokens = go.max_batch_tokens;
+    bo.max_batch_tokens =
+        set.one_call ? static_cast<int>(largest_batch_tokens) : go.max_batch_tokens;
     std::vector<double> times;
     Pass p{};
     for (int r = 0; r < d.reps + 1; ++r) {
       double flops = 0, correct = 0, exits = 0;
       const long waits = g.round_trips();
       const auto t0 = Clock::now();
-      for (size_t b = 0; b < d.batches.size(); ++b) {
-        const auto res = g.run(d.batches[b], bo);
-        const size_t first = b * static_cast<size_t>(d.batch);
+      size_t first = 0;
+      for (const auto& call : calls) {
+        const auto res = g.run(call, bo);
         for (size_t i = 0; i < res.size(); ++i)
           flops += res[i].flops, correct += res[i].label == d.gold[first + i],
               exits += res[i].exit_layer;
+        first += res.size();
       }
       if (r > 0) times.push_back(ms_since(t0));  // the first pass warms up (plans, pinned memory)
       p.flops = flops, p.accuracy = correct / inputs, p.mean_exit = exits / inputs;
@@ -284,14 +303,16 @@ void time_early_exit(const ExitRun& d, const Setting& set, gpu::DType dt, nlohma
                     {"exit_accuracy", p.accuracy},
                     {"mean_exit_layer", p.mean_exit},
                     {"tail_tokens", set.tail_tokens},
+                    {"one_call", set.one_call},
                     {"waits_per_batch", p.waits_per_batch},
                     {"full_waits_per_batch", full.waits_per_batch}});
     std::printf(
-        "early exit, %d lane(s)%s, tail %d, batch %d, max_prob >= %.3f: %.2f ms vs %.2f ms full "
+        "early exit, %d lane(s)%s, tail %d, batch %d%s, max_prob >= %.3f: %.2f ms vs %.2f ms full "
         "(%.3f of the time) at %.3f of the FLOPs; accuracy %.2f%% vs %.2f%%, mean exit layer "
         "%.2f, %.1f waits per batch (%.1f at full depth)\n",
-        set.lanes, set.graphs ? " + graphs" : "", set.tail_tokens, d.batch, t, p.ms, full.ms,
-        rel_time, rel_flops, 100 * p.accuracy, 100 * full.accuracy, p.mean_exit, p.waits_per_batch,
+        set.lanes, set.graphs ? " + graphs" : "", set.tail_tokens, d.batch,
+        set.one_call ? " (whole file in one call)" : "", t, p.ms, full.ms, rel_time, rel_flops,
+        100 * p.accuracy, 100 * full.accuracy, p.mean_exit, p.waits_per_batch,
         full.waits_per_batch);
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "engine/src/gpu_lane.h"
 #include "kernels/gemm.h"
@@ -91,6 +92,37 @@ struct GpuModel::Impl {
   }
 };
 
+namespace {
+
+// Input ranges [first, last) for the lanes, in input order: greedy chunks of at most `budget`
+// tokens, as the CPU scheduler makes (every input fits: max_length <= max_position <= budget),
+// and a chunk too big for graphs split over the lanes by tokens, so that one lane's layers run
+// while the host handles another's exit results.
+std::vector<std::pair<size_t, size_t>> split_into_pieces(
+    const std::vector<std::vector<int32_t>>& inputs, size_t budget, int graph_max_tokens,
+    size_t lanes) {
+  std::vector<std::pair<size_t, size_t>> pieces;
+  size_t first = 0;
+  while (first < inputs.size()) {
+    size_t last = first, tokens = 0;
+    while (last < inputs.size() && (last == first || tokens + inputs[last].size() <= budget))
+      tokens += inputs[last++].size();
+    const size_t parts =
+        tokens > static_cast<size_t>(graph_max_tokens) ? std::min(lanes, last - first) : 1;
+    size_t from = first, acc = 0, made = 0;
+    for (size_t i = first; i < last && made + 1 < parts; ++i) {
+      acc += inputs[i].size();
+      if (acc * parts >= tokens * (made + 1) && i + 1 < last)
+        pieces.emplace_back(from, i + 1), from = i + 1, ++made;
+    }
+    pieces.emplace_back(from, last);
+    first = last;
+  }
+  return pieces;
+}
+
+}  // namespace
+
 GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& weights,
                    const models::OfframpConfig& offramp,
                    const std::vector<models::ExitHeadParams>& heads, const GpuOptions& options)
@@ -136,39 +168,27 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
       static_cast<size_t>(std::min(std::max(options.max_batch_tokens, 1), m.budget));
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
-    size_t first = 0;
-    while (first < inputs.size()) {
-      // Greedy chunking in input order, as the CPU scheduler does; every input fits the
-      // budget (max_length <= max_position <= budget).
-      size_t last = first, tokens = 0;
-      while (last < inputs.size() && (last == first || tokens + inputs[last].size() <= budget))
-        tokens += inputs[last++].size();
-      // A chunk too big for graphs is split over the lanes by tokens, in input order, so that
-      // one lane's layers run while the host handles another's exit results.
-      const size_t parts = tokens > static_cast<size_t>(m.graph_max_tokens)
-                               ? std::min(m.lanes.size(), last - first)
-                               : 1;
-      std::vector<size_t> cuts{first};
-      size_t acc = 0;
-      for (size_t i = first; i < last && cuts.size() < parts; ++i) {
-        acc += inputs[i].size();
-        if (acc * parts >= tokens * cuts.size() && i + 1 < last) cuts.push_back(i + 1);
+    const auto pieces = split_into_pieces(inputs, budget, m.graph_max_tokens, m.lanes.size());
+    // A lane takes the next piece as soon as its own has left, not when every lane is done
+    // with the chunk: the last layers of a piece (few survivors, bound by per-kernel and
+    // per-wait times) then overlap another piece's first layers instead of idling the GPU.
+    size_t next = 0;
+    for (auto& lane : m.lanes) {
+      if (next == pieces.size()) break;
+      lane->begin(inputs, pieces[next].first, pieces[next].second), ++next;
+      lane->enqueue_segment(options);
+    }
+    for (bool any = true; any;) {
+      any = false;
+      for (auto& lp : m.lanes) {
+        GpuLane& lane = *lp;
+        if (!lane.busy()) continue;
+        any = true;
+        lane.finish_segment(options, results);
+        if (!lane.busy() && next < pieces.size())
+          lane.begin(inputs, pieces[next].first, pieces[next].second), ++next;
+        if (lane.busy()) lane.enqueue_segment(options);
       }
-      cuts.push_back(last);
-      for (size_t p = 0; p + 1 < cuts.size(); ++p) {
-        m.lanes[p]->begin(inputs, cuts[p], cuts[p + 1]);
-        m.lanes[p]->enqueue_segment(options);
-      }
-      for (bool any = true; any;) {
-        any = false;
-        for (size_t p = 0; p + 1 < cuts.size(); ++p) {
-          GpuLane& lane = *m.lanes[p];
-          if (!lane.busy()) continue;
-          lane.finish_segment(options, results);
-          if (lane.busy()) lane.enqueue_segment(options), any = true;
-        }
-      }
-      first = last;
     }
   } catch (...) {
     for (auto& l : m.lanes) l->drain();

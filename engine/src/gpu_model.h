@@ -8,8 +8,10 @@
 //
 // Concurrent run() calls take turns on a mutex (documented in the public header); each call
 // is a whole batch. Inside a call, large chunks are split over `lanes` streams
-// (engine/src/gpu_lane.h) so the host's per-exit reads overlap another lane's layers; small
-// batches replay CUDA graphs of each segment (the layers up to a head, the head, the copy).
+// (engine/src/gpu_lane.h) so the host's per-exit reads overlap another lane's layers, and a
+// lane whose inputs have all left takes the next piece of the call at once, without waiting
+// for the other lanes; small batches replay CUDA graphs of each segment (the layers up to a
+// head, the head, the copy).
 #pragma once
 
 #include <cstdint>

@@ -261,9 +261,12 @@ TEST(CudaEngine, GraphCaptureAndReplayGiveTheDirectResults) {
   }
 }
 
-// Large chunks are split over two lanes (streams); one lane runs them whole. Same exits and
-// labels, logits within FP16 noise (the halves' GEMMs may take other cuBLASLt algorithms).
-TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
+// Large chunks are split over two lanes (streams); one lane runs them whole. With a small
+// token budget a call is many chunks, and a lane that is done takes the next piece while the
+// others are still in theirs (three lanes: pieces of two chunks at once). Same exits, labels
+// and FLOPs every way, logits within FP16 noise (the pieces' GEMMs may take other cuBLASLt
+// algorithms).
+TEST(CudaEngine, LaneCountsAndChunkingAgree) {
   OFFRAMP_REQUIRE_GPU();
   const auto m = engine::load_model_dir(model_dir());
   const auto ids = token_ids(m, 200);
@@ -271,15 +274,19 @@ TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
   bo.policy.threshold = 0.8;
   std::vector<std::vector<engine::SequenceResult>> runs;
   std::vector<engine::SequenceResult> traced;
-  for (int lanes : {1, 2}) {
+  struct Way {
+    int lanes, budget;
+  };
+  for (const Way way : {Way{1, 16384}, Way{2, 16384}, Way{2, 3000}, Way{3, 3000}}) {
     engine::GpuOptions go;
-    go.lanes = lanes;
+    go.lanes = way.lanes;
     const engine::GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
-    runs.push_back(g.run(ids, bo));
-    if (lanes == 2) {
-      engine::BatchOptions record = bo;
-      record.record_heads = true;
-      traced = g.run(ids, record);
+    engine::BatchOptions o = bo;
+    o.max_batch_tokens = way.budget;  // 3000: 5 chunks of ~2,900 tokens, each split in two
+    runs.push_back(g.run(ids, o));
+    if (runs.size() == 2) {
+      o.record_heads = true;
+      traced = g.run(ids, o);
     }
   }
   std::vector<ExitInfo> exits;
@@ -290,16 +297,19 @@ TEST(CudaEngine, OneLaneAndTwoLanesAgree) {
     for (size_t e = 0; e < exits.size(); ++e)
       conf.push_back(
           max_prob(traced[i].head_logits.data() + e * labels, labels, exits[e].temperature));
-    // FP16: an input with any head this close to the threshold is too close to call.
-    if (near_threshold(conf, exits, std::max(runs[0][i].exit_layer, runs[1][i].exit_layer), 0.8,
-                       5e-3))
-      continue;
-    EXPECT_EQ(runs[0][i].exit_layer, runs[1][i].exit_layer) << "input " << i;
-    EXPECT_EQ(runs[0][i].label, runs[1][i].label) << "input " << i;
-    EXPECT_DOUBLE_EQ(runs[0][i].flops, runs[1][i].flops) << "input " << i;
-    for (size_t k = 0;
-         k < runs[0][i].logits.size() && runs[0][i].exit_layer == runs[1][i].exit_layer; ++k)
-      EXPECT_NEAR(runs[0][i].logits[k], runs[1][i].logits[k], 0.02) << "input " << i;
+    for (size_t r = 1; r < runs.size(); ++r) {
+      // FP16: an input with any head this close to the threshold is too close to call.
+      if (near_threshold(conf, exits, std::max(runs[0][i].exit_layer, runs[r][i].exit_layer), 0.8,
+                         5e-3))
+        continue;
+      EXPECT_EQ(runs[0][i].exit_layer, runs[r][i].exit_layer) << "input " << i << " way " << r;
+      EXPECT_EQ(runs[0][i].label, runs[r][i].label) << "input " << i << " way " << r;
+      EXPECT_DOUBLE_EQ(runs[0][i].flops, runs[r][i].flops) << "input " << i << " way " << r;
+      for (size_t k = 0;
+           k < runs[0][i].logits.size() && runs[0][i].exit_layer == runs[r][i].exit_layer; ++k)
+        EXPECT_NEAR(runs[0][i].logits[k], runs[r][i].logits[k], 0.02)
+            << "input " << i << " way " << r;
+    }
   }
 }
 
