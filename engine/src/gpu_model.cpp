@@ -173,11 +173,11 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
     // with the chunk: the last layers of a piece (few survivors, bound by per-kernel and
     // per-wait times) then overlap another piece's first layers instead of idling the GPU.
     size_t next = 0;
-    for (auto& lane : m.lanes) {
-      if (next == pieces.size()) break;
-      lane->begin(inputs, pieces[next].first, pieces[next].second), ++next;
-      lane->enqueue_segment(options);
-    }
+    auto take_next = [&](GpuLane& lane) {  // an idle lane starts the next piece, if any
+      if (next < pieces.size()) lane.begin(inputs, pieces[next].first, pieces[next].second), ++next;
+      if (lane.busy()) lane.enqueue_segment(options);
+    };
+    for (auto& lane : m.lanes) take_next(*lane);
     for (bool any = true; any;) {
       any = false;
       for (auto& lp : m.lanes) {
@@ -185,9 +185,10 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
         if (!lane.busy()) continue;
         any = true;
         lane.finish_segment(options, results);
-        if (!lane.busy() && next < pieces.size())
-          lane.begin(inputs, pieces[next].first, pieces[next].second), ++next;
-        if (lane.busy()) lane.enqueue_segment(options);
+        if (lane.busy())
+          lane.enqueue_segment(options);
+        else
+          take_next(lane);
       }
     }
   } catch (...) {
