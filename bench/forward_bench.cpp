@@ -89,7 +89,9 @@ void shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 void register_forward_benchmarks(const std::string& backbone_dir) {
-  g_backbone = std::make_shared<const engine::ModelDir>(engine::load_model_dir(backbone_dir));
+  auto model = std::make_shared<engine::ModelDir>(engine::load_model_dir(backbone_dir));
+  engine::use_cpu_weight_layout(model->weights, model->config);  // as Classifier::load does
+  g_backbone = std::move(model);
   benchmark::RegisterBenchmark("BM_Forward", BM_Forward)->Apply(shapes);
   benchmark::RegisterBenchmark("BM_Sgemm", BM_Sgemm)->Apply(shapes);
   benchmark::RegisterBenchmark("BM_ForwardBreakdown", BM_ForwardBreakdown)->Apply(shapes);

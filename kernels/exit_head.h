@@ -1,8 +1,10 @@
 // The exit head of an early-exit classifier, for every sequence of a packed batch:
-// pool (the [CLS] row or the mean over tokens) -> dense + tanh -> linear -> softmax(z / T).
+// pool (the [CLS] row or the mean over tokens) -> dense + tanh -> linear -> softmax(z / T)
+// -> the exit rule (kernels/exit_rule.h). The CUDA version is gpu::exit_head (kernels/gpu.h).
 #pragma once
 
 #include "kernels/device.h"
+#include "kernels/exit_rule.h"
 
 namespace offramp::kernels {
 
@@ -18,13 +20,11 @@ struct ExitHeadWeights {
   float temperature;     // > 0
 };
 
-// hidden: [t, h] packed; offsets: [batch + 1]; logits, probs: [batch, labels] out
-// (logits before the temperature). scratch: [2 * batch * h] floats.
+// hidden: [t, h] packed; offsets: [batch + 1]; scratch: [2 * batch * h] floats. Writes every
+// field of `out` for the batch's sequences (kernels/exit_rule.h: logits before the
+// temperature, probabilities, confidence, label, keep flag, and the patience state it reads).
 void exit_head(Device dev, const float* hidden, const int* offsets, int batch, int h,
-               const ExitHeadWeights& head, float* scratch, float* logits, float* probs);
-
-// softmax(z / temperature) of one row on the host, in a fixed summation order. The CPU exit
-// head uses it, and so does calibration when it replays exits offline, so both decide alike.
-void temperature_softmax(const float* z, int labels, float temperature, float* p);
+               const ExitHeadWeights& head, const ExitRule& rule, float* scratch,
+               const ExitOutputs& out);
 
 }  // namespace offramp::kernels

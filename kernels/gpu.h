@@ -17,6 +17,7 @@
 #include "kernels/activation.h"
 #include "kernels/device.h"
 #include "kernels/exit_head.h"
+#include "kernels/exit_rule.h"
 
 namespace offramp::kernels::gpu {
 
@@ -133,25 +134,10 @@ struct ExitHeadDevice {
   float temperature;
 };
 
-// The exit rule evaluated on the device (engine/src/exit_policy.cpp is the host original).
-struct ExitRule {
-  int policy;        // 0 max_prob, 1 entropy, 2 patience (offramp::Policy order)
-  double threshold;  // compared in double, as engine::decide_exit does
-  int patience;
-  bool never_exit;  // record_heads: run on, whatever the confidence
-  bool final_head;  // the last head: everyone leaves
-};
-
-// Per active sequence, written by exit_head (FP32 unless noted):
-struct ExitOutputs {
-  float* logits;        // [batch, labels] before the temperature
-  float* probs;         // [batch, labels] softmax(logits / T)
-  float* confidence;    // [batch]
-  int* label;           // [batch] argmax
-  unsigned char* keep;  // [batch] 1 = stays for the next layer
-  int* prev_argmax;     // [batch] patience state, read and updated
-  int* unchanged;       // [batch]
-};
+// The exit rule and the per-sequence outputs of a head: kernels/exit_rule.h, shared with the
+// CPU exit head and the offline sweep.
+using kernels::ExitOutputs;
+using kernels::ExitRule;
 
 // hidden [t, h] of dt, offsets [batch + 1] (every sequence non-empty) -> ExitOutputs. Small batches run the whole head in
 // one kernel; larger ones pool into `pooled` [batch, h] of dt and run the dense layer as a

@@ -36,9 +36,7 @@ BertConfig load_bert_config(const std::string& path) {
   if (!j.contains("model_type") || !j["model_type"].is_string())
     throw ModelError(path + ": missing field 'model_type'");
   c.model_type = j["model_type"].get<std::string>();
-  if (c.model_type != "bert")
-    throw ModelError(path + ": unsupported architecture model_type='" + c.model_type +
-                     "'; Offramp runs BERT-family encoders (model_type 'bert': BERT, MiniLM, bge)");
+  c.family = &family_for_model_type(c.model_type, path);
   c.vocab_size = positive_int(j, path, "vocab_size");
   c.hidden = positive_int(j, path, "hidden_size");
   c.layers = positive_int(j, path, "num_hidden_layers");
@@ -73,42 +71,42 @@ BertConfig load_bert_config(const std::string& path) {
 
 BertWeights load_bert_weights(const std::string& path, const BertConfig& c) {
   const SafetensorsFile f = SafetensorsFile::open(path);
-  // Task checkpoints (BertForSequenceClassification) prefix the encoder with "bert.".
-  const std::string p = f.has("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-  if (!f.has(p + "embeddings.word_embeddings.weight"))
-    throw ModelError(path + ": no tensor 'embeddings.word_embeddings.weight' (nor 'bert.'-prefixed): not a BERT checkpoint");
-  const int64_t h = c.hidden, ff = c.ffn;
+  const FamilyDescription& fam = *c.family;
+  const std::string& word = fam.name_of(EncoderTensor::Word);
+  const std::string p = f.has(fam.task_prefix + word) ? fam.task_prefix : "";
+  if (!f.has(p + word))
+    throw ModelError(path + ": no tensor '" + word + "' (nor '" + fam.task_prefix + "'-prefixed): not a " +
+                     fam.name + " checkpoint");
   BertWeights w;
-  auto get = [&](const std::string& name, std::vector<int64_t> shape) {
-    auto v = f.read_f32(p + name, shape);
+  w.layers.resize(static_cast<size_t>(c.layers));
+  for (const TensorSpec& t : encoder_tensors(fam, c)) {
+    std::vector<float> v = f.read_f32(p + t.name, t.shape);
     w.parameter_count += v.size();
-    return v;
-  };
-  w.word = get("embeddings.word_embeddings.weight", {c.vocab_size, h});
-  w.position = get("embeddings.position_embeddings.weight", {c.max_position, h});
-  w.token_type = get("embeddings.token_type_embeddings.weight", {c.type_vocab_size, h});
-  w.emb_ln_g = get("embeddings.LayerNorm.weight", {h});
-  w.emb_ln_b = get("embeddings.LayerNorm.bias", {h});
-  for (int l = 0; l < c.layers; ++l) {
-    const std::string L = "encoder.layer." + std::to_string(l) + ".";
-    BertLayerWeights lw;
-    for (const char* part : {"query", "key", "value"}) {
-      auto wt = get(L + "attention.self." + part + ".weight", {h, h});
-      auto bs = get(L + "attention.self." + part + ".bias", {h});
-      lw.qkv_w.insert(lw.qkv_w.end(), wt.begin(), wt.end());
-      lw.qkv_b.insert(lw.qkv_b.end(), bs.begin(), bs.end());
+    std::vector<float>* dst = nullptr;
+    BertLayerWeights* L = t.layer >= 0 ? &w.layers[static_cast<size_t>(t.layer)] : nullptr;
+    using T = EncoderTensor;
+    switch (t.role) {
+      case T::Word: dst = &w.word; break;
+      case T::Position: dst = &w.position; break;
+      case T::TokenType: dst = &w.token_type; break;
+      case T::EmbNormGamma: dst = &w.emb_ln_g; break;
+      case T::EmbNormBeta: dst = &w.emb_ln_b; break;
+      // Query, key and value stack into one [3h, h] matrix and [3h] bias (one GEMM), in
+      // checkpoint order.
+      case T::QueryW: case T::KeyW: case T::ValueW: dst = &L->qkv_w; break;
+      case T::QueryB: case T::KeyB: case T::ValueB: dst = &L->qkv_b; break;
+      case T::AttnOutW: dst = &L->attn_out_w; break;
+      case T::AttnOutB: dst = &L->attn_out_b; break;
+      case T::AttnNormGamma: dst = &L->ln1_g; break;
+      case T::AttnNormBeta: dst = &L->ln1_b; break;
+      case T::FfnInW: dst = &L->ffn_in_w; break;
+      case T::FfnInB: dst = &L->ffn_in_b; break;
+      case T::FfnOutW: dst = &L->ffn_out_w; break;
+      case T::FfnOutB: dst = &L->ffn_out_b; break;
+      case T::FfnNormGamma: dst = &L->ln2_g; break;
+      case T::FfnNormBeta: dst = &L->ln2_b; break;
     }
-    lw.attn_out_w = get(L + "attention.output.dense.weight", {h, h});
-    lw.attn_out_b = get(L + "attention.output.dense.bias", {h});
-    lw.ln1_g = get(L + "attention.output.LayerNorm.weight", {h});
-    lw.ln1_b = get(L + "attention.output.LayerNorm.bias", {h});
-    lw.ffn_in_w = get(L + "intermediate.dense.weight", {ff, h});
-    lw.ffn_in_b = get(L + "intermediate.dense.bias", {ff});
-    lw.ffn_out_w = get(L + "output.dense.weight", {h, ff});
-    lw.ffn_out_b = get(L + "output.dense.bias", {h});
-    lw.ln2_g = get(L + "output.LayerNorm.weight", {h});
-    lw.ln2_b = get(L + "output.LayerNorm.bias", {h});
-    w.layers.push_back(std::move(lw));
+    dst->insert(dst->end(), v.begin(), v.end());
   }
   return w;
 }

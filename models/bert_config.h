@@ -1,4 +1,6 @@
-// The BERT-family encoder spec: HF config.json fields and the weight names per layer.
+// The BERT-family encoder spec: HF config.json fields, and the weights as every backend
+// receives them. What differs between families (tensor names, prefix, position offset) is
+// the family's description (models/family.h).
 #pragma once
 
 #include <string>
@@ -6,11 +8,13 @@
 
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "models/family.h"
 
 namespace offramp::models {
 
 struct BertConfig {
   std::string model_type;       // "bert" (MiniLM, BERT, bge are all "bert" in HF)
+  const FamilyDescription* family = &bert_family();  // from model_type
   int vocab_size = 0;
   int hidden = 0;               // h
   int layers = 0;
@@ -23,6 +27,8 @@ struct BertConfig {
   kernels::Activation activation = kernels::Activation::GeluErf;
 
   int head_dim() const { return hidden / heads; }
+  // Position ids of a sequence start here (the family's convention).
+  int position_offset() const { return family->position_offset; }
 };
 
 // Parses and validates an HF config.json. Throws ModelError naming the file and field.
@@ -45,14 +51,14 @@ struct BertWeights {
   std::vector<float> token_type; // [type_vocab, h]
   std::vector<float> emb_ln_g, emb_ln_b;  // [h]
   std::vector<BertLayerWeights> layers;
-  // Of the layers' four weight matrices: the checkpoint's NK, until the engine converts them
-  // to its GEMM's preferred layout at load.
+  // Of the layers' four weight matrices: the checkpoint's NK as loaded; each backend stores
+  // them as its GEMMs want (the CPU: engine::use_cpu_weight_layout; the GPU uploads NK).
   kernels::WeightLayout layout = kernels::WeightLayout::NK;
   size_t parameter_count = 0;    // encoder parameters as stored in the checkpoint
 };
 
-// Loads model.safetensors (names with or without the "bert." prefix of task checkpoints),
-// checking every shape against `cfg`.
+// Loads model.safetensors (the family's names, with or without its task prefix such as
+// "bert."), checking every shape against `cfg`.
 BertWeights load_bert_weights(const std::string& path, const BertConfig& cfg);
 
 }  // namespace offramp::models

@@ -13,7 +13,24 @@ double head_flops(const FlopsShape& s, int n_tokens, kernels::Pooling pooling) {
 }
 
 double full_depth_flops(const FlopsShape& s, int n_tokens, int layers, kernels::Pooling pooling) {
-  return layers * layer_flops(s, n_tokens) + head_flops(s, n_tokens, pooling);
+  double f = 0;  // summed layer by layer, as the engine's results are (ExitCosts)
+  for (int l = 0; l < layers; ++l) f += layer_flops(s, n_tokens);
+  return f + head_flops(s, n_tokens, pooling);
+}
+
+std::vector<double> ExitCosts::leave_at_each(int n_tokens) const {
+  std::vector<double> out(layers.size());
+  double f = 0;
+  int done = 0;
+  for (size_t e = 0; e < layers.size(); ++e) {
+    for (; done < layers[e]; ++done) f += layer_flops(shape, n_tokens);
+    out[e] = (f += head_flops(shape, n_tokens, pooling[e]));
+  }
+  return out;
+}
+
+double ExitCosts::alone(int n_tokens, size_t exit) const {
+  return full_depth_flops(shape, n_tokens, layers[exit], pooling[exit]);
 }
 
 }  // namespace offramp::models

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/src/encoder.h"
 #include "engine/src/gpu_model.h"
 #include "engine/src/model_dir.h"
 #include "engine/src/scheduler.h"
@@ -122,6 +123,7 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
       impl->info.device_name = kernels::gpu::device_description();
       impl->info.precision = kernels::gpu::dtype_name(go.dtype);
     } else {
+      engine::use_cpu_weight_layout(impl->model.weights, impl->model.config);
       impl->device = kernels::Device::Cpu;
       impl->info = make_info(impl->model, "cpu");
       impl->info.device_name = "cpu";

@@ -18,6 +18,18 @@ void Workspace::reserve(int tokens, const models::BertConfig& c) {
   }
 }
 
+void use_cpu_weight_layout(models::BertWeights& w, const models::BertConfig& c) {
+  const kernels::WeightLayout layout = kernels::preferred_weight_layout(kernels::Device::Cpu);
+  if (w.layout == layout || layout != kernels::WeightLayout::KN) return;
+  for (auto& L : w.layers) {
+    L.qkv_w = kernels::transpose(L.qkv_w, 3 * c.hidden, c.hidden);
+    L.attn_out_w = kernels::transpose(L.attn_out_w, c.hidden, c.hidden);
+    L.ffn_in_w = kernels::transpose(L.ffn_in_w, c.ffn, c.hidden);
+    L.ffn_out_w = kernels::transpose(L.ffn_out_w, c.hidden, c.ffn);
+  }
+  w.layout = layout;
+}
+
 void Encoder::embed(const int32_t* ids, const int32_t* positions, int t, Workspace& ws) const {
   ws.reserve(t, c_);
   kernels::embed(dev_, ids, positions, t, w_.word.data(), c_.vocab_size, w_.position.data(),

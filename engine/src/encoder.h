@@ -31,6 +31,11 @@ struct Workspace {
   void reserve(int tokens, const models::BertConfig& c);
 };
 
+// Stores the layers' four weight matrices ([n, k] in the checkpoint) as the CPU GEMM runs
+// fastest (kernels::preferred_weight_layout), once at load, so no request pays for a
+// transposition. The CPU backend's own layout: the GPU uploads the checkpoint's.
+void use_cpu_weight_layout(models::BertWeights& w, const models::BertConfig& c);
+
 class Encoder {
  public:
   Encoder(const models::BertConfig& config, const models::BertWeights& weights, kernels::Device dev)

@@ -1,33 +1,24 @@
 #include "engine/src/exit_policy.h"
 
-#include <cmath>
-
 namespace offramp::engine {
 
-ExitDecision decide_exit(const PolicyParams& p, const float* probs, int labels, ExitState& state) {
-  int arg = 0;
-  for (int i = 1; i < labels; ++i)
-    if (probs[i] > probs[arg]) arg = i;
-  ExitDecision d{false, arg, probs[arg]};
-  switch (p.policy) {
-    case Policy::MaxProb:
-      d.exit = d.confidence >= p.threshold;
-      break;
-    case Policy::Entropy: {
-      double h = 0;
-      for (int i = 0; i < labels; ++i)
-        if (probs[i] > 0) h -= static_cast<double>(probs[i]) * std::log(static_cast<double>(probs[i]));
-      d.confidence = static_cast<float>(1.0 - h / std::log(static_cast<double>(labels)));
-      d.exit = d.confidence >= p.threshold;
-      break;
-    }
-    case Policy::Patience:
-      state.unchanged = (state.prev_argmax == arg) ? state.unchanged + 1 : 0;
-      d.exit = state.unchanged >= p.patience;
-      break;
+kernels::ExitPolicy exit_policy(Policy p) {
+  switch (p) {
+    case Policy::MaxProb: return kernels::ExitPolicy::MaxProb;
+    case Policy::Entropy: return kernels::ExitPolicy::Entropy;
+    case Policy::Patience: return kernels::ExitPolicy::Patience;
   }
-  state.prev_argmax = arg;
-  return d;
+  throw Error("unknown exit policy");
+}
+
+kernels::ExitRule exit_rule(const PolicyParams& p, bool record_heads, size_t head, size_t heads) {
+  kernels::ExitRule r;
+  r.policy = exit_policy(p.policy);
+  r.threshold = p.threshold;
+  r.patience = p.patience;
+  r.never_exit = record_heads;
+  r.final_head = head + 1 == heads;
+  return r;
 }
 
 }  // namespace offramp::engine

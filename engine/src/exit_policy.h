@@ -1,6 +1,8 @@
-// The exit decision at one head for one input, for each policy.
+// The user's exit setting (policy, threshold, patience) and its translation into the exit rule
+// every backend evaluates (kernels/exit_rule.h).
 #pragma once
 
+#include "kernels/exit_rule.h"
 #include "offramp/offramp.h"
 
 namespace offramp::engine {
@@ -11,19 +13,10 @@ struct PolicyParams {
   int patience = 2;
 };
 
-// Per-input state carried across heads (PABEE's counter).
-struct ExitState {
-  int prev_argmax = -1;
-  int unchanged = 0;  // consecutive heads after the first whose argmax equals the previous one
-};
+kernels::ExitPolicy exit_policy(Policy p);
 
-struct ExitDecision {
-  bool exit;
-  int argmax;
-  float confidence;  // max probability (MaxProb, Patience) or 1 - H/log(labels) (Entropy)
-};
-
-// probs: [labels] softmax output of the head.
-ExitDecision decide_exit(const PolicyParams& p, const float* probs, int labels, ExitState& state);
+// The rule of exit head `head` of `heads`: the last head lets every sequence leave;
+// `record_heads` (trace_exits) lets none leave before it.
+kernels::ExitRule exit_rule(const PolicyParams& p, bool record_heads, size_t head, size_t heads);
 
 }  // namespace offramp::engine

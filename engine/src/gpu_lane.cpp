@@ -5,7 +5,6 @@
 #include <string>
 
 #include "engine/src/gpu_model.h"
-#include "models/flops.h"
 
 namespace offramp::engine {
 
@@ -37,12 +36,6 @@ struct ExitRegion {
     keep = reinterpret_cast<unsigned char*>(label + b);
   }
 };
-
-int longest(const std::vector<int>& offsets) {
-  int m = 0;
-  for (size_t s = 0; s + 1 < offsets.size(); ++s) m = std::max(m, offsets[s + 1] - offsets[s]);
-  return m;
-}
 
 }  // namespace
 
@@ -81,12 +74,10 @@ GpuLane::GpuLane(const GpuWeights& w, const GpuOptions& o)
   compaction_ = take(compaction_bytes_, "compaction scratch");
 }
 
-void GpuLane::begin(const std::vector<std::vector<int32_t>>& inputs, size_t first, size_t last) {
-  const int batch = static_cast<int>(last - first);
-  offsets_.assign(1, 0);
-  for (size_t i = first; i < last; ++i)
-    offsets_.push_back(offsets_.back() + static_cast<int>(inputs[i].size()));
-  const int t = offsets_.back();
+void GpuLane::begin(const TokenIds& inputs, InputRange range) {
+  const int batch = static_cast<int>(range.size());
+  const PackedInputs in = pack(inputs, range, w_.c.position_offset());
+  const int t = in.offsets.back();
   if (t > budget_)
     throw kernels::KernelError("a chunk of " + std::to_string(t) +
                                " tokens exceeds the GPU token budget of " +
@@ -100,11 +91,9 @@ void GpuLane::begin(const std::vector<std::vector<int32_t>>& inputs, size_t firs
   int32_t* ppos = p + t;
   int32_t* poff = ppos + t;
   int32_t* pstate = poff + batch + 1;
-  size_t k = 0;
-  for (size_t i = first; i < last; ++i)
-    for (size_t j = 0; j < inputs[i].size(); ++j, ++k)
-      pid[k] = inputs[i][j], ppos[k] = static_cast<int32_t>(j);
-  std::copy(offsets_.begin(), offsets_.end(), poff);
+  std::copy(in.ids.begin(), in.ids.end(), pid);
+  std::copy(in.positions.begin(), in.positions.end(), ppos);
+  std::copy(in.offsets.begin(), in.offsets.end(), poff);
   for (int s = 0; s < batch; ++s) pstate[s] = -1, pstate[batch + s] = 0;
   gpu::copy_to_device(stream_, ids_.data(), pid, static_cast<size_t>(t) * 4);
   gpu::copy_to_device(stream_, positions_.data(), ppos, static_cast<size_t>(t) * 4);
@@ -113,12 +102,10 @@ void GpuLane::begin(const std::vector<std::vector<int32_t>>& inputs, size_t firs
   gpu::embed_layer_norm(stream_, w_.dt, ids_.as<int32_t>(), positions_.as<int32_t>(), t,
                         w_.word.data(), w_.pos.data(), w_.type0.data(), w_.emb_g.data(),
                         w_.emb_b.data(), w_.c.layer_norm_eps, xa_.data(), w_.c.hidden);
-  active_.resize(static_cast<size_t>(batch));
-  for (int s = 0; s < batch; ++s) active_[static_cast<size_t>(s)] = static_cast<int>(first) + s;
-  batch_ = batch, t_ = t, max_len_ = longest(offsets_);
+  chunk_ = std::make_unique<ChunkExits>(w_.plan, range, in.offsets);
+  batch_ = batch, t_ = t, max_len_ = chunk_->longest();
   cur_ = xa_.data(), other_ = xb_.data();
   off_cur_ = offsets_a_.as<int>(), off_other_ = offsets_b_.as<int>();
-  next_exit_ = 0, from_layer_ = 1;
 }
 
 // Encoder layer `l` (0-based) on cur_ [t, h] for the sequences of off_cur_.
@@ -147,50 +134,46 @@ void GpuLane::layer(int l) {
 }
 
 void GpuLane::enqueue_segment(const BatchOptions& opt) {
-  const size_t e0 = next_exit_;
+  const ExitPlan& plan = w_.plan;
+  const size_t e0 = chunk_->next_head();
+  const int from_layer = chunk_->first_layer();
   // After the first exit, a few survivors run to the last head in one go: their layers are
   // bound by fixed per-kernel costs, too small to pay for a wait and a compaction per head.
   const bool tail = tail_tokens_ > 0 && e0 > 0 && t_ <= tail_tokens_;
-  segment_end_ = tail ? w_.heads.size() : e0 + 1;
+  segment_end_ = tail ? plan.heads() : e0 + 1;
   const int labels = w_.labels;
   const size_t stride = ExitRegion::stride(batch_, labels), bytes = stride * (segment_end_ - e0);
   host_results_ = gpu::pinned(stream_, bytes);  // before any capture: it may synchronise
-  const gpu::ExitRule base{static_cast<int>(opt.policy.policy), opt.policy.threshold,
-                           opt.policy.patience, opt.record_heads, false};
-  auto temperature = [&](size_t e) {
-    return opt.temperatures.empty() ? w_.heads[e].temperature : opt.temperatures[e];
-  };
   auto enqueue = [&] {
     int* st = state_.as<int>();
-    int first = from_layer_;
+    int first = from_layer;
     for (size_t e = e0; e < segment_end_; ++e) {
       const GpuHead& hd = w_.heads[e];
-      for (int l = first; l <= hd.layer; ++l) layer(l - 1);
-      first = hd.layer + 1;
-      const gpu::ExitHeadDevice head{
-          hd.dense_w.data(), hd.dense_b.data(), hd.cls_w.as<float>(), hd.cls_b.as<float>(), labels,
-          hd.pooling,        temperature(e)};
-      gpu::ExitRule rule = base;
-      rule.final_head = e + 1 == w_.heads.size();
+      for (int l = first; l <= plan.layer(e); ++l) layer(l - 1);
+      first = plan.layer(e) + 1;
+      const gpu::ExitHeadDevice head{hd.dense_w.data(),     hd.dense_b.data(), hd.cls_w.as<float>(),
+                                     hd.cls_b.as<float>(),  labels,            plan.costs.pooling[e],
+                                     plan.temperature(opt, e)};
       const ExitRegion dev(static_cast<char*>(exit_out_.data()) + (e - e0) * stride, batch_,
                            labels);
-      const gpu::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,
-                                 dev.keep,   st,        st + batch_};
-      gpu::exit_head(stream_, w_.dt, cur_, off_cur_, batch_, w_.c.hidden, head, rule,
+      const kernels::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,
+                                     dev.keep,   st,        st + batch_};
+      gpu::exit_head(stream_, w_.dt, cur_, off_cur_, batch_, w_.c.hidden, head, plan.rule(opt, e),
                      pooled_.data(), dense_.data(), out);
     }
     gpu::copy_to_host(stream_, host_results_, exit_out_.data(), bytes);
   };
   if (t_ <= graph_max_tokens_) {
     // Everything baked into the launches: heads, layers, shapes, buffers, host block, rule, T.
+    const kernels::ExitRule base = plan.rule(opt, e0);
     char buf[320];
     std::snprintf(buf, sizeof buf, "seg %zu-%zu from %d b%d t%d n%d x%p o%p h%p p%d %a %d %d", e0,
-                  segment_end_, from_layer_, batch_, t_, max_len_, cur_,
-                  static_cast<void*>(off_cur_), host_results_, base.policy, base.threshold,
-                  base.patience, base.never_exit ? 1 : 0);
+                  segment_end_, from_layer, batch_, t_, max_len_, cur_,
+                  static_cast<void*>(off_cur_), host_results_, static_cast<int>(base.policy),
+                  base.threshold, base.patience, base.never_exit ? 1 : 0);
     std::string key = buf;
     for (size_t e = e0; e < segment_end_; ++e) {
-      std::snprintf(buf, sizeof buf, " T%a", static_cast<double>(temperature(e)));
+      std::snprintf(buf, sizeof buf, " T%a", static_cast<double>(plan.temperature(opt, e)));
       key += buf;
     }
     gpu::run_graph(stream_, key, enqueue);
@@ -200,62 +183,32 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
 }
 
 void GpuLane::finish_segment(const BatchOptions& opt, std::vector<SequenceResult>& results) {
-  const size_t e0 = next_exit_, e1 = segment_end_;
-  const int labels = w_.labels;
-  const models::FlopsShape shape{w_.c.hidden, w_.c.ffn, labels};
-  const size_t stride = ExitRegion::stride(batch_, labels);
+  const size_t e0 = chunk_->next_head();
+  const int labels = w_.labels, batch = batch_;
+  const size_t stride = ExitRegion::stride(batch, labels);
   stream_.synchronize();
   ++round_trips_;
-  std::vector<int> next_offsets{0};
-  int kept = 0;
-  for (int s = 0; s < batch_; ++s) {
-    const int input = active_[static_cast<size_t>(s)];
-    const int n = offsets_[static_cast<size_t>(s) + 1] - offsets_[static_cast<size_t>(s)];
-    SequenceResult& r = results[static_cast<size_t>(input)];
-    bool left = false;
-    // FLOPs in the CPU scheduler's order: the layers up to a head, then the head. A tail's
-    // later heads belong to inputs that have not left at an earlier one.
-    int first = from_layer_;
-    for (size_t e = e0; e < e1 && !left; ++e) {
-      const GpuHead& hd = w_.heads[e];
-      for (int l = first; l <= hd.layer; ++l) r.flops += models::layer_flops(shape, n);
-      first = hd.layer + 1;
-      r.flops += models::head_flops(shape, n, hd.pooling);
-      const ExitRegion hr(static_cast<char*>(host_results_) + (e - e0) * stride, batch_, labels);
-      const float* z = hr.logits + static_cast<size_t>(s) * labels;
-      const float* p = hr.probs + static_cast<size_t>(s) * labels;
-      if (opt.record_heads) r.head_logits.insert(r.head_logits.end(), z, z + labels);
-      if (!hr.keep[s]) {
-        r.label = hr.label[s];
-        r.confidence = hr.confidence[s];
-        r.probabilities.assign(p, p + labels);
-        r.logits.assign(z, z + labels);
-        r.exit_layer = hd.layer;
-        left = true;
-      }
-    }
-    if (!left) {
-      active_[static_cast<size_t>(kept++)] = input;
-      next_offsets.push_back(next_offsets.back() + n);
-    }
-  }
-  if (kept > 0 && e1 != e0 + 1)  // a tail ends at the last head, where everyone leaves
-    throw kernels::KernelError("internal: inputs outlived the last exit head");
-  if (kept > 0 && kept < batch_) {
-    const ExitRegion dev(exit_out_.data(), batch_, labels);
-    gpu::compact_sequences(stream_, w_.dt, cur_, other_, w_.c.hidden, off_cur_, batch_, t_,
+  chunk_->record(
+      segment_end_,
+      [&](size_t e) {
+        const ExitRegion hr(static_cast<char*>(host_results_) + (e - e0) * stride, batch, labels);
+        return kernels::ExitOutputs{hr.logits, hr.probs, hr.confidence, hr.label,
+                                    hr.keep,   nullptr,  nullptr};
+      },
+      opt.record_heads, results);
+  const int kept = chunk_->batch();
+  if (kept > 0 && kept < batch) {
+    // The device's own keep flags (the host read a copy of them).
+    const ExitRegion dev(exit_out_.data(), batch, labels);
+    gpu::compact_sequences(stream_, w_.dt, cur_, other_, w_.c.hidden, off_cur_, batch, t_,
                            dev.keep, off_other_, state_.as<int>(), 2, state_tmp_.as<int>(),
                            compaction_.data(), compaction_bytes_);
     std::swap(cur_, other_);
     std::swap(off_cur_, off_other_);
   }
   batch_ = kept;
-  active_.resize(static_cast<size_t>(kept));
-  offsets_ = std::move(next_offsets);
-  t_ = offsets_.back();
-  max_len_ = longest(offsets_);
-  from_layer_ = w_.heads[e1 - 1].layer + 1;
-  next_exit_ = e1;
+  t_ = chunk_->tokens();
+  max_len_ = chunk_->longest();
 }
 
 void GpuLane::drain() noexcept {
@@ -263,6 +216,7 @@ void GpuLane::drain() noexcept {
     stream_.synchronize();
   } catch (...) {  // the error was already reported by the call that failed
   }
+  chunk_.reset();
   batch_ = 0;
 }
 
@@ -278,6 +232,7 @@ void GpuLane::encode_all() {
   else
     enqueue();
   stream_.synchronize();
+  chunk_.reset();
   batch_ = 0;
 }
 
@@ -289,6 +244,7 @@ std::vector<float> GpuLane::hidden_after(int layers) {
   gpu::convert_to_f32(stream_, w_.dt, cur_, qkv_.as<float>(), n);
   gpu::copy_to_host(stream_, out.data(), qkv_.data(), n * sizeof(float));
   stream_.synchronize();
+  chunk_.reset();
   batch_ = 0;
   return out;
 }

@@ -8,9 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
-#include "engine/src/scheduler.h"
+#include "engine/src/early_exit.h"
 #include "kernels/gpu.h"
 #include "models/bert_config.h"
 
@@ -22,12 +23,10 @@ struct GpuLayer {
   kernels::gpu::Buffer qkv_w, qkv_b, ao_w, ao_b, ln1_g, ln1_b, fi_w, fi_b, fo_w, fo_b, ln2_g, ln2_b;
 };
 
+// Exit head e's weights; its layer, pooling and temperature are GpuWeights::plan's.
 struct GpuHead {
   kernels::gpu::Buffer dense_w, dense_b;  // [h, h], [h] in the model's dtype
   kernels::gpu::Buffer cls_w, cls_b;      // [labels, h], [labels] FP32
-  int layer;
-  kernels::Pooling pooling;
-  float temperature;
 };
 
 struct GpuWeights {
@@ -37,6 +36,7 @@ struct GpuWeights {
   kernels::gpu::Buffer word, pos, type0, emb_g, emb_b;
   std::vector<GpuLayer> layers;
   std::vector<GpuHead> heads;  // in layer order
+  ExitPlan plan;               // the heads' layers, pooling, temperatures and FLOPs
 };
 
 class GpuLane {
@@ -46,15 +46,15 @@ class GpuLane {
   // approximate_gelu and tail_tokens.
   GpuLane(const GpuWeights& w, const GpuOptions& o);
 
-  // Starts inputs [first, last) (at most `budget` tokens): uploads ids, positions, offsets and
-  // the exit state, and runs the embeddings. Asynchronous.
-  void begin(const std::vector<std::vector<int32_t>>& inputs, size_t first, size_t last);
+  // Starts the inputs of `range` (at most `budget` tokens): uploads ids, positions, offsets
+  // and the exit state, and runs the embeddings. Asynchronous.
+  void begin(const TokenIds& inputs, InputRange range);
   // True while some input of the chunk has not left.
-  bool busy() const { return batch_ > 0 && next_exit_ < w_.heads.size(); }
+  bool busy() const { return chunk_ && !chunk_->done(); }
   // Enqueues the next segment (to the next head, or with tail_tokens to the last). Asynchronous.
   void enqueue_segment(const BatchOptions& opt);
-  // Waits for that segment, records the FLOPs and the inputs that left in `results` (indexed
-  // by input), and compacts the survivors on the device.
+  // Waits for that segment, records the inputs that left in `results` (indexed by input;
+  // the core's ChunkExits::record), and compacts the survivors on the device.
   void finish_segment(const BatchOptions& opt, std::vector<SequenceResult>& results);
   // Waits for exit results so far (one per finish_segment): tests and benchmarks.
   long round_trips() const { return round_trips_; }
@@ -78,17 +78,15 @@ class GpuLane {
   kernels::gpu::Buffer xa_, xb_, qkv_, ctx_, tmp_, ffn_, ids_, positions_, offsets_a_, offsets_b_,
       pooled_, dense_, exit_out_, state_, state_tmp_, compaction_;
 
-  // The chunk in flight.
-  std::vector<int> active_;   // slot -> input index
-  std::vector<int> offsets_;  // host copy of the device offsets [batch + 1]
-  int batch_ = 0, t_ = 0, max_len_ = 0;
+  // The chunk in flight: its bookkeeping (active inputs, host offsets, next head) is the
+  // core's; the lane holds the device rows.
+  std::unique_ptr<ChunkExits> chunk_;
+  int batch_ = 0, t_ = 0, max_len_ = 0;  // of the rows on the device
   void* cur_ = nullptr;  // hidden states [t, h]: xa_ or xb_
   void* other_ = nullptr;
   int* off_cur_ = nullptr;
   int* off_other_ = nullptr;
-  size_t next_exit_ = 0;
-  size_t segment_end_ = 0;  // the segment in flight runs heads [next_exit_, segment_end_)
-  int from_layer_ = 1;      // first layer of the next segment
+  size_t segment_end_ = 0;  // the segment in flight runs heads [next_head, segment_end_)
   long round_trips_ = 0;
   void* host_results_ = nullptr;  // pinned, where the segment's exit results land
 };

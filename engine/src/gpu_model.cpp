@@ -59,21 +59,17 @@ struct GpuModel::Impl {
                      dt, staging, s, "token type embeddings");
     w.emb_g = upload(weights.emb_ln_g, dt, staging, s, "embedding LayerNorm");
     w.emb_b = upload(weights.emb_ln_b, dt, staging, s, "embedding LayerNorm");
-    // GEMMs take [n, k] weights (HF's layout); the CPU may have stored them transposed.
-    auto nk = [&](const std::vector<float>& v, int n, int k) {
-      return weights.layout == kernels::WeightLayout::KN ? kernels::transpose(v, k, n) : v;
-    };
     for (const auto& L : weights.layers) {
       GpuLayer d;
-      d.qkv_w = upload(nk(L.qkv_w, 3 * h, h), dt, staging, s, "QKV weights");
+      d.qkv_w = upload(L.qkv_w, dt, staging, s, "QKV weights");
       d.qkv_b = upload(L.qkv_b, dt, staging, s, "QKV bias");
-      d.ao_w = upload(nk(L.attn_out_w, h, h), dt, staging, s, "attention output weights");
+      d.ao_w = upload(L.attn_out_w, dt, staging, s, "attention output weights");
       d.ao_b = upload(L.attn_out_b, dt, staging, s, "attention output bias");
       d.ln1_g = upload(L.ln1_g, dt, staging, s, "LayerNorm");
       d.ln1_b = upload(L.ln1_b, dt, staging, s, "LayerNorm");
-      d.fi_w = upload(nk(L.ffn_in_w, c.ffn, h), dt, staging, s, "FFN weights");
+      d.fi_w = upload(L.ffn_in_w, dt, staging, s, "FFN weights");
       d.fi_b = upload(L.ffn_in_b, dt, staging, s, "FFN bias");
-      d.fo_w = upload(nk(L.ffn_out_w, h, c.ffn), dt, staging, s, "FFN weights");
+      d.fo_w = upload(L.ffn_out_w, dt, staging, s, "FFN weights");
       d.fo_b = upload(L.ffn_out_b, dt, staging, s, "FFN bias");
       d.ln2_g = upload(L.ln2_g, dt, staging, s, "LayerNorm");
       d.ln2_b = upload(L.ln2_b, dt, staging, s, "LayerNorm");
@@ -85,8 +81,6 @@ struct GpuModel::Impl {
       d.dense_b = upload(heads[e].dense_b, dt, staging, s, "exit head bias");
       d.cls_w = upload(heads[e].cls_w, DType::F32, staging, s, "exit classifier weights");
       d.cls_b = upload(heads[e].cls_b, DType::F32, staging, s, "exit classifier bias");
-      d.layer = offramp.exits[e].layer, d.pooling = offramp.exits[e].pooling;
-      d.temperature = offramp.exits[e].temperature;
       w.heads.push_back(std::move(d));
     }
   }
@@ -94,29 +88,25 @@ struct GpuModel::Impl {
 
 namespace {
 
-// Input ranges [first, last) for the lanes, in input order: greedy chunks of at most `budget`
-// tokens, as the CPU scheduler makes (every input fits: max_length <= max_position <= budget),
-// and a chunk too big for graphs split over the lanes by tokens, so that one lane's layers run
-// while the host handles another's exit results.
-std::vector<std::pair<size_t, size_t>> split_into_pieces(
-    const std::vector<std::vector<int32_t>>& inputs, size_t budget, int graph_max_tokens,
-    size_t lanes) {
-  std::vector<std::pair<size_t, size_t>> pieces;
-  size_t first = 0;
-  while (first < inputs.size()) {
-    size_t last = first, tokens = 0;
-    while (last < inputs.size() && (last == first || tokens + inputs[last].size() <= budget))
-      tokens += inputs[last++].size();
+// Input ranges for the lanes, in input order: the core's chunks of at most `budget` tokens
+// (every input fits: max_length <= max_position <= budget), and a chunk too big for graphs
+// split over the lanes by tokens, so that one lane's layers run while the host handles
+// another's exit results.
+std::vector<InputRange> split_into_pieces(const TokenIds& inputs, size_t budget,
+                                          int graph_max_tokens, size_t lanes) {
+  std::vector<InputRange> pieces;
+  for (const InputRange& chunk : chunk_by_tokens(inputs, budget)) {
+    size_t tokens = 0;
+    for (size_t i = chunk.first; i < chunk.last; ++i) tokens += inputs[i].size();
     const size_t parts =
-        tokens > static_cast<size_t>(graph_max_tokens) ? std::min(lanes, last - first) : 1;
-    size_t from = first, acc = 0, made = 0;
-    for (size_t i = first; i < last && made + 1 < parts; ++i) {
+        tokens > static_cast<size_t>(graph_max_tokens) ? std::min(lanes, chunk.size()) : 1;
+    size_t from = chunk.first, acc = 0, made = 0;
+    for (size_t i = chunk.first; i < chunk.last && made + 1 < parts; ++i) {
       acc += inputs[i].size();
-      if (acc * parts >= tokens * (made + 1) && i + 1 < last)
-        pieces.emplace_back(from, i + 1), from = i + 1, ++made;
+      if (acc * parts >= tokens * (made + 1) && i + 1 < chunk.last)
+        pieces.push_back({from, i + 1}), from = i + 1, ++made;
     }
-    pieces.emplace_back(from, last);
-    first = last;
+    pieces.push_back({from, chunk.last});
   }
   return pieces;
 }
@@ -131,10 +121,14 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
     throw kernels::KernelError("the GPU token budget (" + std::to_string(options.max_batch_tokens) +
                                ") must hold at least one input of max_position_embeddings = " +
                                std::to_string(config.max_position) + " tokens");
+  // cuBLASLt takes [n, k] weights: the checkpoint's layout, as loaded.
+  if (weights.layout != kernels::WeightLayout::NK)
+    throw kernels::KernelError("internal: the GPU uploads weights in the checkpoint's [n, k] layout");
   if (options.lanes < 1) throw kernels::KernelError("GpuOptions.lanes must be >= 1");
   if (options.tail_tokens < 0) throw kernels::KernelError("GpuOptions.tail_tokens must be >= 0");
   Impl& m = *impl_;
   m.w.c = config, m.w.dt = options.dtype, m.w.labels = static_cast<int>(offramp.labels.size());
+  if (!heads.empty()) m.w.plan = exit_plan(config.hidden, config.ffn, offramp);
   m.budget = options.max_batch_tokens, m.graph_max_tokens = options.graph_max_tokens;
   try {
     m.upload_all(weights, offramp, heads);
@@ -174,7 +168,7 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
     // per-wait times) then overlap another piece's first layers instead of idling the GPU.
     size_t next = 0;
     auto take_next = [&](GpuLane& lane) {  // an idle lane starts the next piece, if any
-      if (next < pieces.size()) lane.begin(inputs, pieces[next].first, pieces[next].second), ++next;
+      if (next < pieces.size()) lane.begin(inputs, pieces[next++]);
       if (lane.busy()) lane.enqueue_segment(options);
     };
     for (auto& lane : m.lanes) take_next(*lane);
@@ -209,7 +203,7 @@ void GpuModel::encode(const std::vector<std::vector<int32_t>>& inputs) const {
   Impl& m = *impl_;
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
-    m.lanes[0]->begin(inputs, 0, inputs.size());
+    m.lanes[0]->begin(inputs, {0, inputs.size()});
     m.lanes[0]->encode_all();
   } catch (...) {
     m.lanes[0]->drain();
@@ -224,7 +218,7 @@ std::vector<float> GpuModel::hidden(const std::vector<std::vector<int32_t>>& inp
     throw kernels::KernelError("hidden(): layers must lie in 0.." + std::to_string(m.w.c.layers));
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
-    m.lanes[0]->begin(inputs, 0, inputs.size());
+    m.lanes[0]->begin(inputs, {0, inputs.size()});
     return m.lanes[0]->hidden_after(layers);
   } catch (...) {
     m.lanes[0]->drain();

@@ -2,29 +2,11 @@
 
 #include <filesystem>
 
-#include "kernels/gemm.h"
 #include "models/model_error.h"
 
 namespace offramp::engine {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Stores the layers' weight matrices ([n, k] in the checkpoint) in the GEMM's preferred
-// layout, once, so no request pays for a transposition.
-void set_weight_layout(models::BertWeights& w, const models::BertConfig& c, kernels::WeightLayout layout) {
-  if (w.layout == layout || layout != kernels::WeightLayout::KN) return;
-  for (auto& L : w.layers) {
-    L.qkv_w = kernels::transpose(L.qkv_w, 3 * c.hidden, c.hidden);
-    L.attn_out_w = kernels::transpose(L.attn_out_w, c.hidden, c.hidden);
-    L.ffn_in_w = kernels::transpose(L.ffn_in_w, c.ffn, c.hidden);
-    L.ffn_out_w = kernels::transpose(L.ffn_out_w, c.hidden, c.ffn);
-  }
-  w.layout = layout;
-}
-
-}  // namespace
 
 ModelDir load_model_dir(const std::string& path) {
   const fs::path dir(path);
@@ -51,7 +33,6 @@ ModelDir load_model_dir(const std::string& path) {
     m.heads = models::load_exit_heads((dir / "exits.safetensors").string(), m.config, m.offramp);
   }
   m.weights = models::load_bert_weights((dir / "model.safetensors").string(), m.config);
-  set_weight_layout(m.weights, m.config, kernels::preferred_weight_layout(kernels::Device::Cpu));
   return m;
 }
 

@@ -1,5 +1,5 @@
 // Loading an Offramp model directory: an HF BERT-family checkpoint plus, optionally, the
-// exit heads (offramp.json + exits.safetensors). See DESIGN.md "Model directory".
+// exit heads (offramp.json + exits.safetensors). See docs/architecture.md, "Model directory".
 #pragma once
 
 #include <memory>
@@ -23,6 +23,7 @@ struct ModelDir {
 };
 
 // Throws std::runtime_error (models::ModelError for file problems) naming the file at fault.
+// The weights come in the checkpoint's layout; a backend converts them to its own.
 ModelDir load_model_dir(const std::string& path);
 
 }  // namespace offramp::engine

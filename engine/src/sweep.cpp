@@ -37,24 +37,18 @@ struct Costs {
   double full_sum = 0;                      // sum over inputs of full-depth FLOPs
 };
 
+// The same cost function the engine's results come from (models::ExitCosts), so a replayed
+// setting reports the FLOPs that classify would.
 Costs costs(const SweepInput& in) {
-  const models::FlopsShape shape{in.hidden, in.ffn, in.labels};
+  const models::ExitCosts exits{{in.hidden, in.ffn, in.labels}, in.exit_layers, in.pooling};
   const size_t E = in.exit_layers.size();
   Costs c;
   for (size_t i = 0; i < in.size(); ++i) {
     const int n = in.num_tokens[i];
-    std::vector<double> dyn(E), one(E);
-    double layers = 0, heads = 0;
-    int done = 0;
-    for (size_t e = 0; e < E; ++e) {
-      for (; done < in.exit_layers[e]; ++done) layers += models::layer_flops(shape, n);
-      const double head = models::head_flops(shape, n, in.pooling[e]);
-      heads += head;
-      dyn[e] = layers + heads;
-      one[e] = layers + head;
-    }
-    c.full_sum += models::full_depth_flops(shape, n, in.exit_layers.back(), in.pooling.back());
-    c.dynamic.push_back(std::move(dyn));
+    std::vector<double> one(E);
+    for (size_t e = 0; e < E; ++e) one[e] = exits.alone(n, e);
+    c.full_sum += one[E - 1];
+    c.dynamic.push_back(exits.leave_at_each(n));
     c.single.push_back(std::move(one));
   }
   return c;
@@ -86,14 +80,19 @@ SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int
 SweepPoint simulate_with(const SweepInput& in, const Costs& c, const PolicyParams& params) {
   const size_t n = in.size(), E = in.exit_layers.size(), L = static_cast<size_t>(in.labels);
   std::vector<int> pred(n), exit_index(n);
-  std::vector<float> probs(L);
+  // One input's outputs of the exit rule, exactly as a backend's head writes them.
+  std::vector<float> logits(L), probs(L);
+  float confidence = 0;
+  int label = 0, prev_argmax = -1, unchanged = 0;
+  unsigned char keep = 1;
+  const kernels::ExitOutputs out{logits.data(), probs.data(), &confidence, &label, &keep, &prev_argmax, &unchanged};
   for (size_t i = 0; i < n; ++i) {
-    ExitState state;
+    prev_argmax = -1, unchanged = 0;
     for (size_t e = 0; e < E; ++e) {
-      kernels::temperature_softmax(in.logits.data() + (i * E + e) * L, in.labels, in.temperatures[e], probs.data());
-      const ExitDecision d = decide_exit(params, probs.data(), in.labels, state);
-      if (d.exit || e + 1 == E) {
-        pred[i] = d.argmax;
+      const kernels::ExitRule rule = exit_rule(params, false, e, E);
+      kernels::finish_exit(in.logits.data() + (i * E + e) * L, in.labels, in.temperatures[e], rule, out, 0);
+      if (!keep) {
+        pred[i] = label;
         exit_index[i] = static_cast<int>(e);
         break;
       }

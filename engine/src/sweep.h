@@ -1,7 +1,8 @@
 // Threshold sweeps over recorded exit-head outputs: each input ran once to full depth with
 // every head's logits kept (Classifier::trace_exits); any policy, threshold and temperature
-// is then replayed offline with the engine's own exit rule (decide_exit), so the sweep
-// predicts exactly what `classify` does at that setting.
+// is then replayed offline with the engine's own exit rule (kernels::finish_exit, the function
+// every backend's exit head calls) and cost function (models::ExitCosts), so the sweep
+// predicts exactly what `classify` does at that setting, by construction.
 #pragma once
 
 #include <string>

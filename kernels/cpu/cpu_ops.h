@@ -18,7 +18,8 @@ void embed(const int32_t* ids, const int32_t* positions, int t, const float* wor
 void packed_attention(const float* qkv, const int* offsets, int batch, int heads, int head_dim,
                       float* ctx);
 void exit_head(const float* hidden, const int* offsets, int batch, int h,
-               const ExitHeadWeights& head, float* scratch, float* logits, float* probs);
+               const ExitHeadWeights& head, const ExitRule& rule, float* scratch,
+               const ExitOutputs& out);
 int compact_sequences(float* x, int* offsets, const unsigned char* keep, int batch, int h);
 
 }  // namespace offramp::kernels::cpu

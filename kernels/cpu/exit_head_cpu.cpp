@@ -8,7 +8,8 @@
 namespace offramp::kernels::cpu {
 
 void exit_head(const float* hidden, const int* offsets, int batch, int h,
-               const ExitHeadWeights& head, float* scratch, float* logits, float* probs) {
+               const ExitHeadWeights& head, const ExitRule& rule, float* scratch,
+               const ExitOutputs& out) {
   float* pooled = scratch;                               // [batch, h]
   float* dense = scratch + static_cast<size_t>(batch) * h;  // [batch, h]
   for (int s = 0; s < batch; ++s) {
@@ -26,12 +27,11 @@ void exit_head(const float* hidden, const int* offsets, int batch, int h,
   }
   linear(pooled, head.dense_w, head.dense_b, dense, batch, h, h);
   activation(dense, batch, h, Activation::Tanh);
-  linear(dense, head.cls_w, head.cls_b, logits, batch, head.labels, h);
-  // Temperature softmax per sequence, in plain loops: `labels` is small, and a fixed
-  // summation order keeps results independent of the row's position in the batch.
+  linear(dense, head.cls_w, head.cls_b, out.logits, batch, head.labels, h);
+  // The exit rule per sequence, on its logits in place (the rule every backend shares).
   for (int s = 0; s < batch; ++s)
-    temperature_softmax(logits + static_cast<size_t>(s) * head.labels, head.labels, head.temperature,
-                        probs + static_cast<size_t>(s) * head.labels);
+    finish_exit(out.logits + static_cast<size_t>(s) * head.labels, head.labels, head.temperature,
+                rule, out, s);
 }
 
 int compact_sequences(float* x, int* offsets, const unsigned char* keep, int batch, int h) {

@@ -8,7 +8,6 @@
 #include <numeric>
 #include <string>
 
-#include "engine/src/exit_policy.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/compaction.h"
@@ -192,7 +191,8 @@ TEST(CudaAttention, HeadDimAbove128IsAClearError) {
       kernels::KernelError);
 }
 
-// Exit heads: logits and probabilities against the CPU head, decisions against decide_exit.
+// Exit heads: logits, probabilities and decisions against the CPU head (both end in the one
+// exit rule, kernels/exit_rule.h, on their own logits).
 TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
   OFFRAMP_REQUIRE_GPU();
   gpu::Stream s;
@@ -201,7 +201,8 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
     for (int h : {384, 768})
       for (int labels : {2, 5})
         for (auto pooling : {kernels::Pooling::Cls, kernels::Pooling::Mean})
-          for (int policy : {0, 1, 2})
+          for (auto policy : {kernels::ExitPolicy::MaxProb, kernels::ExitPolicy::Entropy,
+                              kernels::ExitPolicy::Patience})
             for (const auto& lengths :
                  {std::vector<int>{1}, std::vector<int>{3, 64, 1, 65, 2, 17, 9},
                   length_grid().back()}) {
@@ -216,13 +217,6 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
               const float temperature = 1.7f;
               // CPU reference: the head in FP32 on the dt-rounded inputs (the GPU also rounds the
               // pooled rows and the dense output to dt, hence the wider tolerance below).
-              std::vector<float> scratch(2 * size_t(batch) * h), ref_logits(size_t(batch) * labels),
-                  ref_probs(size_t(batch) * labels);
-              const kernels::ExitHeadWeights cpu_head{
-                  dw.data(), dbias.data(), cw.data(), cb.data(), labels, pooling, temperature};
-              kernels::exit_head(Device::Cpu, hidden.data(), offsets.data(), batch, h, cpu_head,
-                                 scratch.data(), ref_logits.data(), ref_probs.data());
-
               DevTensor dh(s, dt, hidden), ddw(s, dt, dw), ddb(s, dt, dbias),
                   pooled(s, dt, size_t(batch) * h), dense(s, dt, size_t(batch) * h);
               auto dcw = upload_raw(s, cw), dcb = upload_raw(s, cb), doff = upload_raw(s, offsets);
@@ -234,10 +228,22 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
               for (int i = 0; i < batch; ++i)
                 prev[i] = static_cast<int>(rng() % labels) - (i % 3 == 0), unchanged[i] = i % 2;
               auto dprev = upload_raw(s, prev), dunch = upload_raw(s, unchanged);
+              const float threshold = policy == kernels::ExitPolicy::Entropy ? 0.2f : 0.6f;
+              const kernels::ExitRule rule{policy, threshold, 1, false, false};
+              std::vector<float> scratch(2 * size_t(batch) * h), ref_logits(size_t(batch) * labels),
+                  ref_probs(size_t(batch) * labels), ref_conf(batch);
+              std::vector<int> ref_label(batch), ref_prev = prev, ref_unch = unchanged;
+              std::vector<unsigned char> ref_keep(batch);
+              const kernels::ExitHeadWeights cpu_head{
+                  dw.data(), dbias.data(), cw.data(), cb.data(), labels, pooling, temperature};
+              kernels::exit_head(Device::Cpu, hidden.data(), offsets.data(), batch, h, cpu_head,
+                                 rule, scratch.data(),
+                                 {ref_logits.data(), ref_probs.data(), ref_conf.data(),
+                                  ref_label.data(), ref_keep.data(), ref_prev.data(),
+                                  ref_unch.data()});
+
               gpu::poison(s, DType::F32, logits.data(), size_t(batch) * labels);
               gpu::poison(s, DType::F32, probs.data(), size_t(batch) * labels);
-              const float threshold = policy == 1 ? 0.2f : 0.6f;
-              const gpu::ExitRule rule{policy, threshold, 1, false, false};
               const gpu::ExitOutputs out{
                   logits.as<float>(),       probs.as<float>(), conf.as<float>(), label.as<int>(),
                   keep.as<unsigned char>(), dprev.as<int>(),   dunch.as<int>()};
@@ -253,29 +259,26 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
               const auto g_unch = download_raw<int>(s, dunch, batch);
               const std::string where =
                   name(dt) + " h=" + std::to_string(h) + " labels=" + std::to_string(labels) +
-                  " policy=" + std::to_string(policy) + " batch=" + std::to_string(batch);
+                  " policy=" + std::to_string(static_cast<int>(policy)) +
+                  " batch=" + std::to_string(batch);
               // The dense output is stored in dt before tanh: the logit error scales with it.
               EXPECT_LE(scaled_error(g_logits, ref_logits), 5 * tolerance(dt, 1e-5)) << where;
               EXPECT_LE(scaled_error(g_probs, ref_probs), 5 * tolerance(dt, 1e-5)) << where;
-              engine::PolicyParams pp{static_cast<Policy>(policy), threshold, 1};
               for (int i = 0; i < batch; ++i) {
-                engine::ExitState st{prev[i], unchanged[i]};
-                const auto d =
-                    engine::decide_exit(pp, ref_probs.data() + size_t(i) * labels, labels, st);
                 std::vector<float> sorted(ref_probs.begin() + i * labels,
                                           ref_probs.begin() + (i + 1) * labels);
                 std::sort(sorted.rbegin(), sorted.rend());
                 // Too close to call in this dtype: confidence at the threshold or two labels tied
                 // (BF16's rounding of the dense output moves probabilities by up to ~5e-3).
                 const double margin = dt == DType::BF16 ? 3e-2 : 1e-2;
-                if (std::fabs(d.confidence - threshold) < margin || sorted[0] - sorted[1] < margin)
+                if (std::fabs(ref_conf[i] - threshold) < margin || sorted[0] - sorted[1] < margin)
                   continue;
-                EXPECT_EQ(g_label[i], d.argmax) << where << " input " << i;
-                EXPECT_NEAR(g_conf[i], d.confidence, 5 * tolerance(dt, 1e-5))
+                EXPECT_EQ(g_label[i], ref_label[i]) << where << " input " << i;
+                EXPECT_NEAR(g_conf[i], ref_conf[i], 5 * tolerance(dt, 1e-5))
                     << where << " input " << i;
-                EXPECT_EQ(g_keep[i], d.exit ? 0 : 1) << where << " input " << i;
-                if (policy == 2) {
-                  EXPECT_EQ(g_unch[i], st.unchanged) << where << " input " << i;
+                EXPECT_EQ(g_keep[i], ref_keep[i]) << where << " input " << i;
+                if (policy == kernels::ExitPolicy::Patience) {
+                  EXPECT_EQ(g_unch[i], ref_unch[i]) << where << " input " << i;
                 }
               }
             }
@@ -301,11 +304,13 @@ TEST(CudaExitHead, FinalHeadAndRecordModeSetKeepFlags) {
                              unch.as<int>()};
   const gpu::ExitHeadDevice head{
       dw.data(), db.data(), cw.as<float>(), cb.as<float>(), labels, kernels::Pooling::Cls, 1.0f};
-  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head, {0, 0.0f, 0, true, false},
+  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head,
+                 {kernels::ExitPolicy::MaxProb, 0.0, 0, true, false},
                  pooled.data(), dense.data(), out);
   for (auto k : download_raw<unsigned char>(s, keep, batch))
     EXPECT_EQ(k, 1);  // record mode: threshold 0 ignored
-  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head, {0, 2.0f, 0, false, true},
+  gpu::exit_head(s, DType::F16, dh.data(), off.as<int>(), batch, h, head,
+                 {kernels::ExitPolicy::MaxProb, 2.0, 0, false, true},
                  pooled.data(), dense.data(), out);
   for (auto k : download_raw<unsigned char>(s, keep, batch))
     EXPECT_EQ(k, 0);  // the final head: everyone leaves

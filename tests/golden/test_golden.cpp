@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "engine/src/early_exit.h"
 #include "engine/src/encoder.h"
 #include "engine/src/model_dir.h"
 #include "tests/support/fixtures.h"
@@ -58,7 +59,8 @@ TEST(Golden, MiniLmMatchesHuggingFaceAtEveryLayer) {
   uint32_t tensors = 0, h = 0;
   const auto golden = read_golden(test::repo_dir() + "/tests/golden/minilm_l6_hidden.bin", tensors, h);
   ASSERT_GE(golden.size(), 32u);
-  const auto model = engine::load_model_dir(test::minilm_dir());
+  auto model = engine::load_model_dir(test::minilm_dir());
+  engine::use_cpu_weight_layout(model.weights, model.config);  // as Classifier::load does
   ASSERT_EQ(tensors, uint32_t(model.config.layers + 1));
   ASSERT_EQ(h, uint32_t(model.config.hidden));
   const engine::Encoder enc(model.config, model.weights, kernels::Device::Cpu);
@@ -67,11 +69,10 @@ TEST(Golden, MiniLmMatchesHuggingFaceAtEveryLayer) {
     // Our tokenizer must produce the ids HF used.
     ASSERT_EQ(model.tokenizer->encode(s.text, 512), s.ids) << s.text;
     const int n = int(s.ids.size());
-    std::vector<int32_t> pos(static_cast<size_t>(n), 0);
-    for (int i = 0; i < n; ++i) pos[size_t(i)] = i;
-    std::vector<int> off{0, n};
+    const engine::PackedInputs in = engine::pack({s.ids}, {0, 1}, model.config.position_offset());
+    std::vector<int> off = in.offsets;
     engine::Workspace ws;
-    enc.embed(s.ids.data(), pos.data(), n, ws);
+    enc.embed(in.ids.data(), in.positions.data(), n, ws);
     for (uint32_t layer = 0; layer < tensors; ++layer) {
       if (layer > 0) enc.run_layer(int(layer) - 1, off.data(), 1, ws);
       for (int t = 0; t < n; ++t) {

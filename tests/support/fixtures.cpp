@@ -11,7 +11,9 @@
 #include <random>
 #include <stdexcept>
 
+#include "models/bert_config.h"
 #include "models/exit_heads.h"
+#include "models/family.h"
 #include "models/safetensors.h"
 
 namespace offramp::test {
@@ -89,35 +91,28 @@ void make_tiny_model(const std::string& dst, uint32_t seed, bool with_heads) {
                         {"type_vocab_size", 2}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12}};
   std::ofstream(fs::path(dst) / "config.json") << cfg.dump(2);
   std::mt19937 rng(seed);
+  // Every tensor the BERT family's description lists, in checkpoint order (the seed's draws
+  // follow that order), with a scale per role: LayerNorm gammas near 1.
+  models::BertConfig c;
+  c.vocab_size = vs, c.hidden = h, c.layers = layers, c.heads = heads, c.ffn = ffn;
+  c.max_position = max_pos, c.type_vocab_size = 2;
   std::vector<models::NamedTensor> t;
-  auto add = [&](const std::string& name, std::vector<int64_t> shape, float scale, float mean = 0.0f) {
+  for (const models::TensorSpec& spec : models::encoder_tensors(models::bert_family(), c)) {
+    using T = models::EncoderTensor;
+    float scale = 0.05f, mean = 0.0f;  // biases and LayerNorm betas
+    switch (spec.role) {
+      case T::Word: scale = 0.5f; break;
+      case T::Position: case T::TokenType: scale = 0.1f; break;
+      case T::EmbNormGamma: case T::AttnNormGamma: case T::FfnNormGamma: mean = 1.0f; break;
+      case T::QueryW: case T::KeyW: case T::ValueW: case T::AttnOutW: case T::FfnInW: scale = 0.2f; break;
+      case T::FfnOutW: scale = 0.15f; break;
+      default: break;
+    }
     size_t n = 1;
-    for (auto d : shape) n *= static_cast<size_t>(d);
+    for (auto d : spec.shape) n *= static_cast<size_t>(d);
     auto v = random_values(rng, n, scale);
     for (auto& x : v) x += mean;
-    t.push_back({name, shape, v});
-  };
-  add("embeddings.word_embeddings.weight", {vs, h}, 0.5f);
-  add("embeddings.position_embeddings.weight", {max_pos, h}, 0.1f);
-  add("embeddings.token_type_embeddings.weight", {2, h}, 0.1f);
-  add("embeddings.LayerNorm.weight", {h}, 0.05f, 1.0f);
-  add("embeddings.LayerNorm.bias", {h}, 0.05f);
-  for (int l = 0; l < layers; ++l) {
-    const std::string L = "encoder.layer." + std::to_string(l) + ".";
-    for (const char* p : {"query", "key", "value"}) {
-      add(L + "attention.self." + p + ".weight", {h, h}, 0.2f);
-      add(L + "attention.self." + p + ".bias", {h}, 0.05f);
-    }
-    add(L + "attention.output.dense.weight", {h, h}, 0.2f);
-    add(L + "attention.output.dense.bias", {h}, 0.05f);
-    add(L + "attention.output.LayerNorm.weight", {h}, 0.05f, 1.0f);
-    add(L + "attention.output.LayerNorm.bias", {h}, 0.05f);
-    add(L + "intermediate.dense.weight", {ffn, h}, 0.2f);
-    add(L + "intermediate.dense.bias", {ffn}, 0.05f);
-    add(L + "output.dense.weight", {h, ffn}, 0.15f);
-    add(L + "output.dense.bias", {h}, 0.05f);
-    add(L + "output.LayerNorm.weight", {h}, 0.05f, 1.0f);
-    add(L + "output.LayerNorm.bias", {h}, 0.05f);
+    t.push_back({spec.name, spec.shape, v});
   }
   models::write_safetensors((fs::path(dst) / "model.safetensors").string(), t);
   if (with_heads) write_heads(dst, h, layers, seed + 1, "cls");

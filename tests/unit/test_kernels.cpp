@@ -2,6 +2,7 @@
 // so unwritten elements fail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <omp.h>
@@ -163,8 +164,12 @@ TEST(Kernels, ExitHeadClsAndMeanPooling) {
   for (auto pool : {Pooling::Cls, Pooling::Mean}) {
     const float temp = 1.7f;
     ExitHeadWeights w{dw.data(), db.data(), cw.data(), cb.data(), c, pool, temp};
-    std::vector<float> scratch(2 * 3 * h), logits = poisoned(3 * c), probs = poisoned(3 * c);
-    exit_head(Device::Cpu, x.data(), off.data(), 3, h, w, scratch.data(), logits.data(), probs.data());
+    std::vector<float> scratch(2 * 3 * h), logits = poisoned(3 * c), probs = poisoned(3 * c), conf = poisoned(3);
+    std::vector<int> label(3, -7), prev(3, -1), unchanged(3, 0);
+    std::vector<unsigned char> keep(3, 7);
+    exit_head(Device::Cpu, x.data(), off.data(), 3, h, w, ExitRule{ExitPolicy::MaxProb, 0.5, 0, false, false},
+              scratch.data(),
+              {logits.data(), probs.data(), conf.data(), label.data(), keep.data(), prev.data(), unchanged.data()});
     std::vector<double> ref_logits, ref_probs;
     for (int s = 0; s < 3; ++s) {
       std::vector<double> pooled(h, 0.0);
@@ -192,6 +197,15 @@ TEST(Kernels, ExitHeadClsAndMeanPooling) {
     }
     expect_close(logits, ref_logits, 1e-5);
     expect_close(probs, ref_probs, 1e-5);
+    // Every sequence's decision is written: argmax, its probability, keep = below 0.5.
+    for (int s = 0; s < 3; ++s) {
+      const auto first = ref_probs.begin() + s * c;
+      const int arg = int(std::max_element(first, first + c) - first);
+      EXPECT_EQ(label[size_t(s)], arg);
+      EXPECT_EQ(prev[size_t(s)], arg);
+      EXPECT_NEAR(conf[size_t(s)], first[arg], 1e-5);
+      EXPECT_EQ(keep[size_t(s)], first[arg] >= 0.5 ? 0 : 1);
+    }
   }
 }
 

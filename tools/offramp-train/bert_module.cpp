@@ -91,31 +91,36 @@ std::vector<torch::Tensor> EarlyExitBertImpl::forward(const torch::Tensor& ids, 
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> EarlyExitBertImpl::encoder_parameters() {
-  std::vector<std::pair<std::string, torch::Tensor>> p = {
-      {"embeddings.word_embeddings.weight", word->weight},
-      {"embeddings.position_embeddings.weight", position->weight},
-      {"embeddings.token_type_embeddings.weight", token_type->weight},
-      {"embeddings.LayerNorm.weight", emb_ln->weight},
-      {"embeddings.LayerNorm.bias", emb_ln->bias}};
-  for (size_t l = 0; l < layers->size(); ++l) {
-    auto L = layers[l]->as<BertLayer>();
-    const std::string pre = "encoder.layer." + std::to_string(l) + ".";
-    auto lin = [&](const std::string& name, nn::Linear& m) {
-      p.emplace_back(pre + name + ".weight", m->weight);
-      p.emplace_back(pre + name + ".bias", m->bias);
-    };
-    auto ln = [&](const std::string& name, nn::LayerNorm& m) {
-      p.emplace_back(pre + name + ".weight", m->weight);
-      p.emplace_back(pre + name + ".bias", m->bias);
-    };
-    lin("attention.self.query", L->query);
-    lin("attention.self.key", L->key);
-    lin("attention.self.value", L->value);
-    lin("attention.output.dense", L->attn_out);
-    ln("attention.output.LayerNorm", L->ln1);
-    lin("intermediate.dense", L->ffn_in);
-    lin("output.dense", L->ffn_out);
-    ln("output.LayerNorm", L->ln2);
+  // The family's description names each tensor; this module only says which parameter holds it.
+  std::vector<std::pair<std::string, torch::Tensor>> p;
+  for (const models::TensorSpec& t : models::encoder_tensors(*config.family, config)) {
+    BertLayerImpl* L = t.layer >= 0 ? layers[static_cast<size_t>(t.layer)]->as<BertLayer>() : nullptr;
+    using T = models::EncoderTensor;
+    torch::Tensor v;
+    switch (t.role) {
+      case T::Word: v = word->weight; break;
+      case T::Position: v = position->weight; break;
+      case T::TokenType: v = token_type->weight; break;
+      case T::EmbNormGamma: v = emb_ln->weight; break;
+      case T::EmbNormBeta: v = emb_ln->bias; break;
+      case T::QueryW: v = L->query->weight; break;
+      case T::QueryB: v = L->query->bias; break;
+      case T::KeyW: v = L->key->weight; break;
+      case T::KeyB: v = L->key->bias; break;
+      case T::ValueW: v = L->value->weight; break;
+      case T::ValueB: v = L->value->bias; break;
+      case T::AttnOutW: v = L->attn_out->weight; break;
+      case T::AttnOutB: v = L->attn_out->bias; break;
+      case T::AttnNormGamma: v = L->ln1->weight; break;
+      case T::AttnNormBeta: v = L->ln1->bias; break;
+      case T::FfnInW: v = L->ffn_in->weight; break;
+      case T::FfnInB: v = L->ffn_in->bias; break;
+      case T::FfnOutW: v = L->ffn_out->weight; break;
+      case T::FfnOutB: v = L->ffn_out->bias; break;
+      case T::FfnNormGamma: v = L->ln2->weight; break;
+      case T::FfnNormBeta: v = L->ln2->bias; break;
+    }
+    p.emplace_back(t.name, v);
   }
   return p;
 }
@@ -151,7 +156,9 @@ void copy_into(torch::Tensor& dst, std::vector<float> values) {
 
 void load_hf_weights(EarlyExitBert& model, const std::string& path) {
   const auto file = models::SafetensorsFile::open(path);
-  const std::string prefix = file.has("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  const models::FamilyDescription& fam = *model->config.family;
+  const std::string prefix =
+      file.has(fam.task_prefix + fam.name_of(models::EncoderTensor::Word)) ? fam.task_prefix : "";
   for (auto& [name, t] : model->encoder_parameters()) {
     auto dst = t;
     copy_into(dst, file.read_f32(prefix + name, t.sizes().vec()));

@@ -1,5 +1,5 @@
-// The BERT-family encoder with exit heads, in LibTorch, for training. Parameter names follow
-// Hugging Face's BertModel so checkpoints load and save unchanged; the math is the engine's
+// The BERT-family encoder with exit heads, in LibTorch, for training. Parameter names are the
+// family's (models/family.h) so checkpoints load and save unchanged; the math is the engine's
 // (post-LayerNorm layers, erf/tanh GELU or ReLU, heads: pool -> dense + tanh -> classifier).
 #pragma once
 
@@ -60,7 +60,7 @@ struct EarlyExitBertImpl : torch::nn::Module {
 };
 TORCH_MODULE(EarlyExitBert);
 
-// Copies an HF model.safetensors (with or without the "bert." prefix) into the encoder.
+// Copies an HF model.safetensors (with or without the family's task prefix) into the encoder.
 void load_hf_weights(EarlyExitBert& model, const std::string& safetensors_path);
 // Copies exits.safetensors into the heads (resume from an Offramp model directory).
 void load_exit_weights(EarlyExitBert& model, const std::string& safetensors_path);

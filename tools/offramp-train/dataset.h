@@ -1,6 +1,6 @@
 // Training data: TSV `label<TAB>text` files tokenized by the `offramp tokenize` CLI (the
 // trainer cannot link the tokenizers itself: libsentencepiece's bundled protobuf and
-// LibTorch's clash in one executable, see DESIGN.md), and padded batches of them.
+// LibTorch's clash in one executable, see docs/architecture.md, "Pitfalls"), and padded batches of them.
 #pragma once
 
 #include <torch/torch.h>
