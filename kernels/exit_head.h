@@ -1,8 +1,10 @@
 // The exit head of an early-exit classifier, for every sequence of a packed batch:
-// pool (the [CLS] row or the mean over tokens) -> dense + tanh -> linear -> softmax(z / T)
+// pool (the [CLS] row or the mean over tokens) -> dense + activation (tanh for Offramp's
+// heads; Hugging Face's classification heads use tanh, ReLU or GELU) -> linear -> softmax(z / T)
 // -> the exit rule (kernels/exit_rule.h). The CUDA version is gpu::exit_head (kernels/gpu.h).
 #pragma once
 
+#include "kernels/activation.h"
 #include "kernels/device.h"
 #include "kernels/exit_rule.h"
 
@@ -18,6 +20,7 @@ struct ExitHeadWeights {
   int labels;
   Pooling pooling;
   float temperature;     // > 0
+  Activation activation = Activation::Tanh;  // after the dense layer
 };
 
 // hidden: [t, h] packed; offsets: [batch + 1]; scratch: [2 * batch * h] floats. Writes every

@@ -132,6 +132,7 @@ struct ExitHeadDevice {
   int labels;
   Pooling pooling;
   float temperature;
+  Activation activation = Activation::Tanh;  // after the dense layer
 };
 
 // The exit rule and the per-sequence outputs of a head: kernels/exit_rule.h, shared with the

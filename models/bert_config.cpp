@@ -3,6 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "models/exit_heads.h"
 #include "models/model_error.h"
 #include "models/safetensors.h"
 
@@ -37,32 +38,41 @@ BertConfig load_bert_config(const std::string& path) {
     throw ModelError(path + ": missing field 'model_type'");
   c.model_type = j["model_type"].get<std::string>();
   c.family = &family_for_model_type(c.model_type, path);
+  const ConfigKeys& k = c.family->keys;
   c.vocab_size = positive_int(j, path, "vocab_size");
-  c.hidden = positive_int(j, path, "hidden_size");
-  c.layers = positive_int(j, path, "num_hidden_layers");
-  c.heads = positive_int(j, path, "num_attention_heads");
-  c.ffn = positive_int(j, path, "intermediate_size");
+  c.hidden = positive_int(j, path, k.hidden.c_str());
+  c.layers = positive_int(j, path, k.layers.c_str());
+  c.heads = positive_int(j, path, k.heads.c_str());
+  c.ffn = positive_int(j, path, k.ffn.c_str());
   c.max_position = positive_int(j, path, "max_position_embeddings");
-  c.type_vocab_size = j.contains("type_vocab_size") ? positive_int(j, path, "type_vocab_size") : 2;
+  if (k.type_vocab_size.empty())
+    c.type_vocab_size = 0;  // the family has no token type embeddings
+  else
+    c.type_vocab_size = j.contains(k.type_vocab_size) ? positive_int(j, path, k.type_vocab_size.c_str()) : 2;
   if (c.hidden % c.heads != 0)
-    throw ModelError(path + ": hidden_size " + std::to_string(c.hidden) +
-                     " is not divisible by num_attention_heads " + std::to_string(c.heads));
-  if (j.contains("layer_norm_eps")) {
-    if (!j["layer_norm_eps"].is_number() || j["layer_norm_eps"].get<double>() <= 0)
-      throw ModelError(path + ": field 'layer_norm_eps' must be a positive number");
-    c.layer_norm_eps = j["layer_norm_eps"].get<float>();
+    throw ModelError(path + ": " + k.hidden + " " + std::to_string(c.hidden) + " is not divisible by " + k.heads +
+                     " " + std::to_string(c.heads));
+  if (!k.layer_norm_eps.empty() && j.contains(k.layer_norm_eps)) {
+    if (!j[k.layer_norm_eps].is_number() || j[k.layer_norm_eps].get<double>() <= 0)
+      throw ModelError(path + ": field '" + k.layer_norm_eps + "' must be a positive number");
+    c.layer_norm_eps = j[k.layer_norm_eps].get<float>();
   }
-  c.hidden_act = j.value("hidden_act", std::string("gelu"));
-  if (c.hidden_act == "gelu") {
-    c.activation = kernels::Activation::GeluErf;
-  } else if (c.hidden_act == "gelu_new" || c.hidden_act == "gelu_pytorch_tanh") {
-    c.activation = kernels::Activation::GeluTanh;
-  } else if (c.hidden_act == "relu") {
-    c.activation = kernels::Activation::Relu;
-  } else {
-    throw ModelError(path + ": unsupported hidden_act '" + c.hidden_act +
-                     "' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+  if (c.family->positions == PositionIds::AfterPadding) {
+    // fairseq numbering (HF create_position_ids_from_input_ids): a sequence's positions start
+    // after the padding index, so position ids reach pad_token_id + max_length.
+    const int pad = j.contains("pad_token_id") ? j["pad_token_id"].is_number_integer() ? j["pad_token_id"].get<int>() : -1 : 1;
+    if (pad < 0 || pad + 1 >= c.max_position)
+      throw ModelError(path + ": field 'pad_token_id' must be an integer in 0.." + std::to_string(c.max_position - 2));
+    c.position_offset = pad + 1;
   }
+  if (j.contains("embedding_size") && j["embedding_size"] != j[k.hidden])
+    throw ModelError(path + ": embedding_size " + j["embedding_size"].dump() + " differs from " + k.hidden + " " +
+                     std::to_string(c.hidden) +
+                     ": checkpoints with an embedding projection (embeddings_project) are not supported yet");
+  c.hidden_act = j.value(k.activation, std::string("gelu"));
+  c.activation = parse_activation(c.hidden_act, path + ": field '" + k.activation + "'");
+  if (c.activation == kernels::Activation::Tanh)
+    throw ModelError(path + ": unsupported " + k.activation + " 'tanh' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
   const std::string pos = j.value("position_embedding_type", std::string("absolute"));
   if (pos != "absolute")
     throw ModelError(path + ": unsupported position_embedding_type '" + pos + "' (only 'absolute')");
@@ -70,16 +80,39 @@ BertConfig load_bert_config(const std::string& path) {
 }
 
 BertWeights load_bert_weights(const std::string& path, const BertConfig& c) {
-  const SafetensorsFile f = SafetensorsFile::open(path);
+  return load_bert_weights(SafetensorsFile::open(path), c);
+}
+
+BertWeights load_bert_weights(const SafetensorsFile& f, const BertConfig& c) {
+  const std::string& path = f.path();
   const FamilyDescription& fam = *c.family;
   const std::string& word = fam.name_of(EncoderTensor::Word);
   const std::string p = f.has(fam.task_prefix + word) ? fam.task_prefix : "";
-  if (!f.has(p + word))
-    throw ModelError(path + ": no tensor '" + word + "' (nor '" + fam.task_prefix + "'-prefixed): not a " +
-                     fam.name + " checkpoint");
+  // The word embeddings and the first layer's query weights tell the family apart (DistilBERT
+  // shares BERT's embedding names, not its layer names).
+  const std::vector<TensorSpec> tensors = encoder_tensors(fam, c);
+  std::string query0;
+  for (const TensorSpec& t : tensors)
+    if (t.role == EncoderTensor::QueryW) {
+      query0 = t.name;
+      break;
+    }
+  const FamilyDescription* other = family_by_tensors([&](const std::string& n) { return f.has(n); });
+  if (!f.has(p + word) || (!f.has(p + query0) && other && other != &fam)) {
+    // Name the family the tensors belong to; other problems (a missing later tensor, a wrong
+    // dtype or shape) are reported by the reads below, tensor by tensor.
+    throw ModelError(path + ": no tensor '" + (f.has(p + word) ? query0 : word) + "' (nor '" + fam.task_prefix +
+                     "'-prefixed): not a " + fam.name + " checkpoint, as config.json's model_type says" +
+                     (other && other != &fam ? "; its tensors look like a " + other->name +
+                                                   " checkpoint (model_type '" + other->model_types.front() + "')"
+                                             : ""));
+  }
   BertWeights w;
   w.layers.resize(static_cast<size_t>(c.layers));
-  for (const TensorSpec& t : encoder_tensors(fam, c)) {
+  // A family without token types (DistilBERT) adds nothing: one row of zeros keeps the
+  // embedding sum, exactly, the same for every backend.
+  if (!fam.has_token_types()) w.token_type.assign(static_cast<size_t>(c.hidden), 0.0f);
+  for (const TensorSpec& t : tensors) {
     std::vector<float> v = f.read_f32(p + t.name, t.shape);
     w.parameter_count += v.size();
     std::vector<float>* dst = nullptr;

@@ -21,14 +21,16 @@ struct BertConfig {
   int heads = 0;
   int ffn = 0;                  // intermediate size f
   int max_position = 0;
-  int type_vocab_size = 0;
+  int type_vocab_size = 0;      // 0: the family has no token types (DistilBERT)
   float layer_norm_eps = 1e-12f;
   std::string hidden_act;       // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
   kernels::Activation activation = kernels::Activation::GeluErf;
 
   int head_dim() const { return hidden / heads; }
-  // Position ids of a sequence start here (the family's convention).
-  int position_offset() const { return family->position_offset; }
+  // Position ids of a sequence start here (the family's convention, PositionIds).
+  int position_offset = 0;
+  // The longest input the position embeddings allow.
+  int max_tokens() const { return max_position - position_offset; }
 };
 
 // Parses and validates an HF config.json. Throws ModelError naming the file and field.
@@ -60,5 +62,7 @@ struct BertWeights {
 // Loads model.safetensors (the family's names, with or without its task prefix such as
 // "bert."), checking every shape against `cfg`.
 BertWeights load_bert_weights(const std::string& path, const BertConfig& cfg);
+class SafetensorsFile;  // models/safetensors.h
+BertWeights load_bert_weights(const SafetensorsFile& file, const BertConfig& cfg);
 
 }  // namespace offramp::models

@@ -12,6 +12,24 @@ namespace offramp::models {
 
 const char* pooling_name(kernels::Pooling p) { return p == kernels::Pooling::Cls ? "cls" : "mean"; }
 
+const char* activation_name(kernels::Activation a) {
+  switch (a) {
+    case kernels::Activation::GeluErf: return "gelu";
+    case kernels::Activation::GeluTanh: return "gelu_new";
+    case kernels::Activation::Relu: return "relu";
+    case kernels::Activation::Tanh: return "tanh";
+  }
+  return "?";
+}
+
+kernels::Activation parse_activation(const std::string& name, const std::string& where) {
+  if (name == "gelu") return kernels::Activation::GeluErf;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return kernels::Activation::GeluTanh;
+  if (name == "relu") return kernels::Activation::Relu;
+  if (name == "tanh") return kernels::Activation::Tanh;
+  throw ModelError(where + ": unsupported activation '" + name + "' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu, tanh)");
+}
+
 OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
   std::ifstream in(path);
   if (!in) throw ModelError(path + ": cannot open (missing or unreadable)");
@@ -36,9 +54,9 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
     if (std::set<std::string>(oc.labels.begin(), oc.labels.end()).size() != oc.labels.size())
       throw bad("'labels' has duplicates");
     oc.max_length = j.value("max_length", 0);
-    if (oc.max_length < 0 || oc.max_length == 1 || oc.max_length > cfg.max_position)
+    if (oc.max_length < 0 || oc.max_length == 1 || oc.max_length > cfg.max_tokens())
       throw bad("max_length " + std::to_string(oc.max_length) + " must be 0 (model maximum) or 2.." +
-                std::to_string(cfg.max_position));
+                std::to_string(cfg.max_tokens()));
     if (j.contains("policy")) {
       const auto& p = j["policy"];
       oc.policy = p.value("name", oc.policy);
@@ -62,6 +80,9 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
       else if (pool == "mean") s.pooling = kernels::Pooling::Mean;
       else throw bad("exit at layer " + std::to_string(s.layer) + ": unknown pooling '" + pool + "' (cls or mean)");
       s.temperature = e.value("temperature", 1.0f);
+      if (e.contains("activation"))
+        s.activation = parse_activation(e.at("activation").get<std::string>(),
+                                        path + ": exit at layer " + std::to_string(s.layer));
       if (!(s.temperature > 0.0f) || s.temperature > 1e4f)
         throw bad("exit at layer " + std::to_string(s.layer) + ": temperature must be in (0, 1e4]");
       oc.exits.push_back(s);
@@ -96,8 +117,11 @@ void save_offramp_config(const std::string& path, const OfframpConfig& oc) {
   j["max_length"] = oc.max_length;
   j["policy"] = {{"name", oc.policy}, {"threshold", oc.threshold}, {"patience", oc.patience}};
   j["exits"] = nlohmann::json::array();
-  for (const auto& e : oc.exits)
-    j["exits"].push_back({{"layer", e.layer}, {"pooling", pooling_name(e.pooling)}, {"temperature", e.temperature}});
+  for (const auto& e : oc.exits) {
+    nlohmann::json x = {{"layer", e.layer}, {"pooling", pooling_name(e.pooling)}, {"temperature", e.temperature}};
+    if (e.activation != kernels::Activation::Tanh) x["activation"] = activation_name(e.activation);
+    j["exits"].push_back(x);
+  }
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

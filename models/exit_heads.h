@@ -19,6 +19,9 @@ struct ExitSpec {
   int layer = 0;  // 1-based: the head reads the output of encoder layer `layer`
   kernels::Pooling pooling = kernels::Pooling::Cls;
   float temperature = 1.0f;
+  // After the dense layer: tanh for Offramp's heads; a Hugging Face classification head kept
+  // as the final exit has its family's (models/task_head.h).
+  kernels::Activation activation = kernels::Activation::Tanh;
 };
 
 struct ExitHeadParams {
@@ -48,5 +51,9 @@ void save_exit_heads(const std::string& path, const std::vector<ExitHeadParams>&
                      int labels);
 
 const char* pooling_name(kernels::Pooling p);
+// HF's name of an activation ("gelu", "gelu_new", "relu", "tanh"), and back (throws ModelError
+// naming `where` for an unknown one).
+const char* activation_name(kernels::Activation a);
+kernels::Activation parse_activation(const std::string& name, const std::string& where);
 
 }  // namespace offramp::models

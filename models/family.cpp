@@ -7,11 +7,10 @@ namespace offramp::models {
 
 namespace {
 
-FamilyDescription bert() {
+// BERT's names; the other families that share its layout (RoBERTa, XLM-R, ELECTRA) differ
+// only in prefix, positions and config.
+FamilyDescription bert_layout() {
   FamilyDescription f;
-  f.name = "bert";
-  f.model_types = {"bert"};  // BERT, MiniLM and bge all say "bert" in HF
-  f.task_prefix = "bert.";
   const char* names[] = {
       "embeddings.word_embeddings.weight",
       "embeddings.position_embeddings.weight",
@@ -36,7 +35,90 @@ FamilyDescription bert() {
       "encoder.layer.{L}.output.LayerNorm.bias",
   };
   for (int i = 0; i < kEmbeddingTensors + kLayerTensors; ++i) f.names[i] = names[i];
-  f.position_offset = 0;
+  return f;
+}
+
+FamilyDescription bert() {
+  FamilyDescription f = bert_layout();
+  f.name = "bert";
+  f.model_types = {"bert"};
+  f.examples = "BERT, MiniLM, bge";
+  f.task_prefix = "bert.";
+  // BertForSequenceClassification: the pooler (dense + tanh on [CLS]), then the classifier.
+  f.task_head = {"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias",
+                 kernels::Activation::Tanh};
+  return f;
+}
+
+FamilyDescription roberta() {
+  FamilyDescription f = bert_layout();
+  f.name = "roberta";
+  f.model_types = {"roberta"};
+  f.examples = "RoBERTa, DistilRoBERTa";
+  f.task_prefix = "roberta.";
+  f.positions = PositionIds::AfterPadding;
+  f.task_head = {"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                 "classifier.out_proj.bias", kernels::Activation::Tanh};
+  return f;
+}
+
+FamilyDescription xlm_roberta() {
+  FamilyDescription f = roberta();
+  f.name = "xlm-roberta";
+  f.model_types = {"xlm-roberta"};
+  f.examples = "XLM-RoBERTa";
+  return f;
+}
+
+FamilyDescription electra() {
+  FamilyDescription f = bert_layout();
+  f.name = "electra";
+  f.model_types = {"electra"};
+  f.examples = "ELECTRA discriminators";
+  f.task_prefix = "electra.";
+  // ElectraClassificationHead: GELU (erf) where BERT has tanh.
+  f.task_head = {"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                 "classifier.out_proj.bias", kernels::Activation::GeluErf};
+  return f;
+}
+
+FamilyDescription distilbert() {
+  FamilyDescription f;
+  f.name = "distilbert";
+  f.model_types = {"distilbert"};
+  f.examples = "DistilBERT";
+  f.task_prefix = "distilbert.";
+  f.keys.hidden = "dim", f.keys.layers = "n_layers", f.keys.heads = "n_heads";
+  f.keys.ffn = "hidden_dim", f.keys.activation = "activation";
+  f.keys.layer_norm_eps = "";   // nn.LayerNorm(eps=1e-12) in HF's DistilBERT
+  f.keys.type_vocab_size = "";  // no token type embeddings
+  // DistilBertForSequenceClassification: pre_classifier + ReLU, then the classifier.
+  f.task_head = {"pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias",
+                 kernels::Activation::Relu};
+  const char* names[] = {
+      "embeddings.word_embeddings.weight",
+      "embeddings.position_embeddings.weight",
+      "",
+      "embeddings.LayerNorm.weight",
+      "embeddings.LayerNorm.bias",
+      "transformer.layer.{L}.attention.q_lin.weight",
+      "transformer.layer.{L}.attention.q_lin.bias",
+      "transformer.layer.{L}.attention.k_lin.weight",
+      "transformer.layer.{L}.attention.k_lin.bias",
+      "transformer.layer.{L}.attention.v_lin.weight",
+      "transformer.layer.{L}.attention.v_lin.bias",
+      "transformer.layer.{L}.attention.out_lin.weight",
+      "transformer.layer.{L}.attention.out_lin.bias",
+      "transformer.layer.{L}.sa_layer_norm.weight",
+      "transformer.layer.{L}.sa_layer_norm.bias",
+      "transformer.layer.{L}.ffn.lin1.weight",
+      "transformer.layer.{L}.ffn.lin1.bias",
+      "transformer.layer.{L}.ffn.lin2.weight",
+      "transformer.layer.{L}.ffn.lin2.bias",
+      "transformer.layer.{L}.output_layer_norm.weight",
+      "transformer.layer.{L}.output_layer_norm.bias",
+  };
+  for (int i = 0; i < kEmbeddingTensors + kLayerTensors; ++i) f.names[i] = names[i];
   return f;
 }
 
@@ -48,7 +130,8 @@ std::string with_layer(const std::string& pattern, int layer) {
 }  // namespace
 
 const std::vector<FamilyDescription>& families() {
-  static const std::vector<FamilyDescription> all = {bert()};
+  static const std::vector<FamilyDescription> all = {bert(), distilbert(), roberta(), xlm_roberta(),
+                                                     electra()};
   return all;
 }
 
@@ -65,9 +148,24 @@ const FamilyDescription& family_for_model_type(const std::string& model_type, co
   for (const auto& f : families())
     for (const auto& t : f.model_types)
       if (t == model_type) return f;
+  std::string covers;
+  for (const auto& f : families()) covers += (covers.empty() ? "" : "; ") + f.name + ": " + f.examples;
   throw ModelError(where + ": unsupported architecture model_type='" + model_type +
                    "'; Offramp runs BERT-family encoders (supported model_type: " + supported_model_types() +
-                   "; 'bert' covers BERT, MiniLM and bge)");
+                   " (" + covers + "))");
+}
+
+const FamilyDescription* family_by_tensors(const std::function<bool(const std::string&)>& has) {
+  // The most specific name first: RoBERTa, XLM-R and ELECTRA share BERT's names and differ in
+  // the prefix a task checkpoint gives them.
+  for (const auto& f : families())
+    if (has(f.task_prefix + f.name_of(EncoderTensor::Word))) return &f;
+  for (const auto& f : families()) {
+    const std::string& layer0 = f.name_of(EncoderTensor::QueryW);
+    const std::string q = with_layer(layer0, 0);
+    if (has(q) || has(f.task_prefix + q)) return &f;
+  }
+  return nullptr;
 }
 
 std::vector<TensorSpec> encoder_tensors(const FamilyDescription& f, const BertConfig& c) {
@@ -79,7 +177,7 @@ std::vector<TensorSpec> encoder_tensors(const FamilyDescription& f, const BertCo
   };
   add(T::Word, -1, {c.vocab_size, h});
   add(T::Position, -1, {c.max_position, h});
-  add(T::TokenType, -1, {c.type_vocab_size, h});
+  if (f.has_token_types()) add(T::TokenType, -1, {c.type_vocab_size, h});
   add(T::EmbNormGamma, -1, {h});
   add(T::EmbNormBeta, -1, {h});
   for (int l = 0; l < c.layers; ++l) {

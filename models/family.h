@@ -7,8 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "kernels/activation.h"
 
 namespace offramp::models {
 
@@ -23,18 +26,43 @@ enum class EncoderTensor {
 inline constexpr int kEmbeddingTensors = 5;   // Word .. EmbNormBeta
 inline constexpr int kLayerTensors = 16;      // QueryW .. FfnNormBeta
 
+// Where a family's config.json keeps each field (HF's names differ between families).
+struct ConfigKeys {
+  std::string hidden = "hidden_size", layers = "num_hidden_layers", heads = "num_attention_heads",
+              ffn = "intermediate_size", activation = "hidden_act";
+  std::string layer_norm_eps = "layer_norm_eps";  // empty: the family fixes it at 1e-12
+  std::string type_vocab_size = "type_vocab_size";  // empty: the family has no token types
+};
+
+// How position ids are numbered.
+enum class PositionIds {
+  FromZero,      // 0 .. n-1 (BERT, DistilBERT, ELECTRA)
+  AfterPadding,  // pad_token_id + 1 .. pad_token_id + n (RoBERTa, XLM-R: fairseq's numbering)
+};
+
+// The family's Hugging Face *ForSequenceClassification head, as the task checkpoint names it
+// (full names, prefix included): [CLS] row -> dense [h, h] -> activation -> out [labels, h].
+struct TaskHeadNames {
+  std::string dense_w, dense_b, out_w, out_b;
+  kernels::Activation activation = kernels::Activation::Tanh;
+};
+
 struct FamilyDescription {
   std::string name;                      // "bert"
   std::vector<std::string> model_types;  // config.json model_type values it covers
+  std::string examples;                  // checkpoints it covers, for messages
   // Task checkpoints (e.g. BertForSequenceClassification) nest the encoder under this prefix;
   // a bare encoder has none. The loader accepts both.
   std::string task_prefix;
-  // Checkpoint names per role, without the prefix; "{L}" stands for the layer index.
+  ConfigKeys keys;
+  // Checkpoint names per role, without the prefix; "{L}" stands for the layer index. An empty
+  // name: the family has no such tensor (DistilBERT's token types).
   std::string names[kEmbeddingTensors + kLayerTensors];
-  // Position ids of a sequence of n tokens are position_offset + 0 .. n-1.
-  int position_offset = 0;
+  PositionIds positions = PositionIds::FromZero;
+  TaskHeadNames task_head;
 
   const std::string& name_of(EncoderTensor t) const { return names[static_cast<int>(t)]; }
+  bool has_token_types() const { return !name_of(EncoderTensor::TokenType).empty(); }
 };
 
 // BERT's description: the default of a config built by hand.
@@ -43,7 +71,10 @@ const FamilyDescription& bert_family();
 const FamilyDescription& family_for_model_type(const std::string& model_type, const std::string& where);
 // All families, for messages and for telling which family a checkpoint's tensors look like.
 const std::vector<FamilyDescription>& families();
-std::string supported_model_types();  // "bert" (comma-separated)
+std::string supported_model_types();  // "bert, distilbert, ..." (comma-separated)
+// The family whose word-embedding tensor `has` finds (with or without its task prefix), or
+// null: tells a user which family a checkpoint's tensors look like.
+const FamilyDescription* family_by_tensors(const std::function<bool(const std::string&)>& has);
 
 // One tensor of an encoder: its role, layer (-1 for the embeddings), checkpoint name without
 // the prefix, and shape.
@@ -56,7 +87,8 @@ struct TensorSpec {
 
 struct BertConfig;  // models/bert_config.h
 // Every tensor of an encoder of this family and config, embeddings first, then layer by layer
-// in checkpoint order: what the loader reads, the trainer saves and the fixtures write.
+// in checkpoint order: what the loader reads, the trainer saves and the fixtures write. A
+// role the family lacks is left out.
 std::vector<TensorSpec> encoder_tensors(const FamilyDescription& f, const BertConfig& c);
 
 }  // namespace offramp::models

@@ -50,7 +50,7 @@ ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
   i.vocab_size = c.vocab_size, i.max_position = c.max_position;
   i.activation = c.hidden_act;
   i.tokenizer = m.tokenizer->kind();
-  i.max_length = m.offramp.max_length > 0 ? m.offramp.max_length : c.max_position;
+  i.max_length = m.offramp.max_length > 0 ? m.offramp.max_length : c.max_tokens();
   i.parameters = m.weights.parameter_count;
   for (const auto& h : m.heads) i.parameters += h.dense_w.size() + h.dense_b.size() + h.cls_w.size() + h.cls_b.size();
   for (const auto& e : m.offramp.exits) i.exits.push_back({e.layer, models::pooling_name(e.pooling), e.temperature});
@@ -137,7 +137,7 @@ const ModelInfo& Classifier::info() const { return impl_->info; }
 
 std::vector<int> Classifier::tokenize(std::string_view text, int max_length) const {
   return guarded([&] {
-    const int limit = max_length > 0 ? std::min(max_length, impl_->info.max_position) : impl_->info.max_length;
+    const int limit = max_length > 0 ? std::min(max_length, impl_->model.config.max_tokens()) : impl_->info.max_length;
     const auto ids = impl_->model.tokenizer->encode(text, std::max(limit, 2));
     return std::vector<int>(ids.begin(), ids.end());
   });
@@ -180,9 +180,12 @@ Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& t
       if (!(t > 0.0f) || !std::isfinite(t)) throw Error("temperatures must be finite and > 0");
   }
   const int max_length = options.max_length.value_or(impl.info.max_length);
-  if (max_length < 2 || max_length > m.config.max_position)
+  if (max_length < 2 || max_length > m.config.max_tokens())
     throw Error("max_length " + std::to_string(max_length) + " must lie in 2.." +
-                std::to_string(m.config.max_position) + " (the model's max_position_embeddings)");
+                std::to_string(m.config.max_tokens()) + " (the model's max_position_embeddings" +
+                (m.config.position_offset > 0
+                     ? " less its position offset " + std::to_string(m.config.position_offset) + ")"
+                     : ")"));
   p.ids.resize(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
     if (texts[i].find_first_not_of(" \t\r\n\v\f") == std::string::npos)

@@ -43,6 +43,7 @@ ExitPlan exit_plan(int hidden, int ffn, const models::OfframpConfig& offramp) {
     p.costs.layers.push_back(e.layer);
     p.costs.pooling.push_back(e.pooling);
     p.temperatures.push_back(e.temperature);
+    p.activations.push_back(e.activation);
   }
   return p;
 }

@@ -59,6 +59,7 @@ struct ExitPlan {
   models::ExitCosts costs;       // exit layers, pooling and the FLOPs shape
   int labels = 0;
   std::vector<float> temperatures;  // [E] the model's (offramp.json)
+  std::vector<kernels::Activation> activations;  // [E] after each head's dense layer
   size_t heads() const { return costs.layers.size(); }
   int layer(size_t head) const { return costs.layers[head]; }
   // Head e's temperature under `opt` (its own list, else the model's).

@@ -76,7 +76,7 @@ GpuLane::GpuLane(const GpuWeights& w, const GpuOptions& o)
 
 void GpuLane::begin(const TokenIds& inputs, InputRange range) {
   const int batch = static_cast<int>(range.size());
-  const PackedInputs in = pack(inputs, range, w_.c.position_offset());
+  const PackedInputs in = pack(inputs, range, w_.c.position_offset);
   const int t = in.offsets.back();
   if (t > budget_)
     throw kernels::KernelError("a chunk of " + std::to_string(t) +
@@ -153,7 +153,7 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
       first = plan.layer(e) + 1;
       const gpu::ExitHeadDevice head{hd.dense_w.data(),     hd.dense_b.data(), hd.cls_w.as<float>(),
                                      hd.cls_b.as<float>(),  labels,            plan.costs.pooling[e],
-                                     plan.temperature(opt, e)};
+                                     plan.temperature(opt, e),  plan.activations[e]};
       const ExitRegion dev(static_cast<char*>(exit_out_.data()) + (e - e0) * stride, batch_,
                            labels);
       const kernels::ExitOutputs out{dev.logits, dev.probs, dev.confidence, dev.label,

@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "models/model_error.h"
+#include "models/safetensors.h"
+#include "models/task_head.h"
 
 namespace offramp::engine {
 
@@ -28,11 +30,17 @@ ModelDir load_model_dir(const std::string& path) {
     throw models::ModelError((dir / (has_json ? "exits.safetensors" : "offramp.json")).string() +
                              ": missing; exit heads need both offramp.json and exits.safetensors");
   m.offramp.exits.clear();
+  const models::SafetensorsFile weights = models::SafetensorsFile::open((dir / "model.safetensors").string());
   if (has_json) {
     m.offramp = models::load_offramp_config((dir / "offramp.json").string(), m.config);
     m.heads = models::load_exit_heads((dir / "exits.safetensors").string(), m.config, m.offramp);
+  } else if (auto head = models::load_task_head((dir / "config.json").string(), weights, m.config)) {
+    // A *ForSequenceClassification checkpoint: its own head is the (only, final) exit.
+    m.offramp = models::offramp_config_for(*head);
+    m.heads = {std::move(head->params)};
+    m.task_head = true;
   }
-  m.weights = models::load_bert_weights((dir / "model.safetensors").string(), m.config);
+  m.weights = models::load_bert_weights(weights, m.config);
   return m;
 }
 

@@ -19,6 +19,9 @@ struct ModelDir {
   models::OfframpConfig offramp;             // defaults (no exits, no labels) for a plain checkpoint
   std::vector<models::ExitHeadParams> heads;  // one per offramp.exits
   std::unique_ptr<Tokenizer> tokenizer;
+  // No offramp.json, and the checkpoint's own classification head (models/task_head.h) is
+  // the one exit, after the last layer.
+  bool task_head = false;
   bool has_exits() const { return !heads.empty(); }
 };
 

@@ -30,7 +30,7 @@ struct HeadBuffers {
 void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, const TokenIds& inputs,
                InputRange range, const BatchOptions& opt, std::vector<SequenceResult>& results) {
   const int h = m.config.hidden;
-  const PackedInputs in = pack(inputs, range, m.config.position_offset());
+  const PackedInputs in = pack(inputs, range, m.config.position_offset);
   std::vector<int> offsets = in.offsets;  // [batch + 1], compacted in place with the rows
   Workspace ws;
   const Encoder enc(m.config, m.weights, dev);
@@ -46,7 +46,8 @@ void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, con
 
     const auto& hp = m.heads[e];
     const kernels::ExitHeadWeights w{hp.dense_w.data(), hp.dense_b.data(), hp.cls_w.data(), hp.cls_b.data(),
-                                     plan.labels,       plan.costs.pooling[e], plan.temperature(opt, e)};
+                                     plan.labels,       plan.costs.pooling[e], plan.temperature(opt, e),
+                                     plan.activations[e]};
     const kernels::ExitOutputs out = buf.outputs(batch, h, plan.labels);
     kernels::exit_head(dev, ws.x.data(), offsets.data(), batch, h, w, plan.rule(opt, e), buf.scratch.data(), out);
 

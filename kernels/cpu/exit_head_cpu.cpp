@@ -26,7 +26,7 @@ void exit_head(const float* hidden, const int* offsets, int batch, int h,
     }
   }
   linear(pooled, head.dense_w, head.dense_b, dense, batch, h, h);
-  activation(dense, batch, h, Activation::Tanh);
+  activation(dense, batch, h, head.activation);
   linear(dense, head.cls_w, head.cls_b, out.logits, batch, head.labels, h);
   // The exit rule per sequence, on its logits in place (the rule every backend shares).
   for (int s = 0; s < batch; ++s)

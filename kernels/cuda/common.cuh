@@ -99,6 +99,21 @@ void dispatch(DType dt, F&& f) {
   }
 }
 
+// The activations of kernels/activation.h on one FP32 value (the layers' FFN and the exit heads).
+__device__ __forceinline__ float activate(float v, Activation act) {
+  switch (act) {
+    case Activation::GeluErf:
+      return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case Activation::GeluTanh:
+      return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    case Activation::Relu:
+      return fmaxf(v, 0.0f);
+    case Activation::Tanh:
+      break;
+  }
+  return tanhf(v);
+}
+
 // Sum / max over a warp, every lane gets the result.
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

@@ -123,23 +123,9 @@ void launch_add_ln_warp(int n, cudaStream_t st, void* x, const void* residual, c
       static_cast<const T*>(beta), eps, rows);
 }
 
-__device__ __forceinline__ float activate(float v, int act) {
-  switch (act) {
-    case 0:
-      return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));  // GeluErf
-    case 1:
-      return 0.5f * v *
-             (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));  // GeluTanh
-    case 2:
-      return fmaxf(v, 0.0f);  // Relu
-    default:
-      return tanhf(v);  // Tanh
-  }
-}
-
 // x [rows, n] in place.
 template <typename T>
-__global__ void bias_act_kernel(T* x, const T* bias, size_t total, int n, int act) {
+__global__ void bias_act_kernel(T* x, const T* bias, size_t total, int n, Activation act) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     float v = to_f(x[i]);
@@ -151,7 +137,7 @@ __global__ void bias_act_kernel(T* x, const T* bias, size_t total, int n, int ac
 // No bias, 16-byte vectors (8 FP16/BF16 or 4 FP32 values per load): the FFN activation
 // [t, f] is the largest tensor a layer writes, and this pass is bound by memory.
 template <typename T>
-__global__ void act_vec_kernel(uint4* x, size_t vecs, int act) {
+__global__ void act_vec_kernel(uint4* x, size_t vecs, Activation act) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < vecs;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     uint4 v = x[i];
@@ -161,20 +147,6 @@ __global__ void act_vec_kernel(uint4* x, size_t vecs, int act) {
       e[j] = from_f<T>(activate(to_f(e[j]), act));
     x[i] = v;
   }
-}
-
-int act_code(Activation a) {
-  switch (a) {
-    case Activation::GeluErf:
-      return 0;
-    case Activation::GeluTanh:
-      return 1;
-    case Activation::Relu:
-      return 2;
-    case Activation::Tanh:
-      return 3;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -228,7 +200,7 @@ void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, i
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
       act_vec_kernel<T><<<blocks_for(total / per_vec, 256), 256, 0, raw(s)>>>(
-          static_cast<uint4*>(x), total / per_vec, act_code(act));
+          static_cast<uint4*>(x), total / per_vec, act);
     });
     OFFRAMP_LAUNCHED("bias_activation");
     return;
@@ -236,7 +208,7 @@ void bias_activation(Stream& s, DType dt, void* x, const void* bias, int rows, i
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
     bias_act_kernel<T><<<blocks_for(total, 256), 256, 0, raw(s)>>>(
-        static_cast<T*>(x), static_cast<const T*>(bias), total, n, act_code(act));
+        static_cast<T*>(x), static_cast<const T*>(bias), total, n, act);
   });
   OFFRAMP_LAUNCHED("bias_activation");
 }

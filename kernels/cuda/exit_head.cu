@@ -1,11 +1,11 @@
 // Exit heads on the GPU. Two paths, chosen by the work of the dense layer:
 //  - small batches (batch * h * h <= 64 * 768 * 768): one kernel per head does everything, a
-//    block per sequence: pooling, dense + tanh (the [h, h] weights stream through L2 once per
+//    block per sequence: pooling, dense + activation (the [h, h] weights stream through L2 once per
 //    sequence), the classifier, the temperature softmax, the policy's confidence and the exit
 //    decision. One launch instead of three plus a cuBLASLt call: small batches are bound by
 //    launches, not FLOPs.
 //  - larger batches: pooling kernel, the dense layer through cuBLASLt (a real GEMM now), then
-//    one kernel for tanh, classifier, softmax, confidence and decision.
+//    one kernel for the activation, classifier, softmax, confidence and decision.
 // Either way only the results return to the host.
 #include <cmath>
 
@@ -34,7 +34,7 @@ __device__ void pool_row(const T* hidden, const int* offsets, int s, int h, bool
   }
 }
 
-// act [h] = tanh(dense) already in shared memory: the classifier (block sums), then the
+// act [h] = activation(dense) already in shared memory: the classifier (block sums), then the
 // softmax, confidence and exit decision for sequence s on thread 0 (finish_exit, shared with
 // the host emulation). z: [labels] shared, red: [32] shared. Called by the whole block.
 __device__ void finish_head(const float* act, int h, const float* cls_w, const float* cls_b,
@@ -56,9 +56,9 @@ __device__ void finish_head(const float* act, int h, const float* cls_w, const f
 // stride over row j of dense_w (coalesced).
 template <typename T>
 __global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bool mean,
-                                  const T* dense_w, const T* dense_b, const float* cls_w,
-                                  const float* cls_b, int labels, float temperature, ExitRule rule,
-                                  ExitOutputs out) {
+                                  const T* dense_w, const T* dense_b, Activation act_fn,
+                                  const float* cls_w, const float* cls_b, int labels,
+                                  float temperature, ExitRule rule, ExitOutputs out) {
   extern __shared__ float sm[];
   float* pooled = sm;
   float* act = pooled + h;
@@ -76,7 +76,7 @@ __global__ void head_fused_kernel(const T* hidden, const int* offsets, int h, bo
     float v = 0.0f;
     for (int c = lane; c < h; c += 32) v += pooled[c] * to_f(w[c]);
     v = warp_sum(v);
-    if (lane == 0) act[j] = tanhf(to_f(from_f<T>(v + to_f(dense_b[j]))));
+    if (lane == 0) act[j] = activate(to_f(from_f<T>(v + to_f(dense_b[j]))), act_fn);
   }
   __syncthreads();
   finish_head(act, h, cls_w, cls_b, labels, temperature, rule, out, s, z, red);
@@ -94,15 +94,16 @@ __global__ void pool_kernel(const T* hidden, const int* offsets, int h, bool mea
 // grid: batch; dense [batch, h] (the dense GEMM's output, bias included). Shared: act [h],
 // z [labels], red [32].
 template <typename T>
-__global__ void head_finish_kernel(const T* dense, int h, const float* cls_w, const float* cls_b,
-                                   int labels, float temperature, ExitRule rule, ExitOutputs out) {
+__global__ void head_finish_kernel(const T* dense, int h, Activation act_fn, const float* cls_w,
+                                   const float* cls_b, int labels, float temperature, ExitRule rule,
+                                   ExitOutputs out) {
   extern __shared__ float sm[];
   float* act = sm;
   float* z = sm + h;
   float* red = z + labels;
   const int s = blockIdx.x;
   for (int c = threadIdx.x; c < h; c += blockDim.x)
-    act[c] = tanhf(to_f(dense[static_cast<size_t>(s) * h + c]));
+    act[c] = activate(to_f(dense[static_cast<size_t>(s) * h + c]), act_fn);
   __syncthreads();
   finish_head(act, h, cls_w, cls_b, labels, temperature, rule, out, s, z, red);
 }
@@ -122,7 +123,7 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
     if (fused) {
       head_fused_kernel<T><<<batch, 256, shm, raw(s)>>>(
           static_cast<const T*>(hidden), offsets, h, mean, static_cast<const T*>(head.dense_w),
-          static_cast<const T*>(head.dense_b), head.cls_w, head.cls_b, head.labels,
+          static_cast<const T*>(head.dense_b), head.activation, head.cls_w, head.cls_b, head.labels,
           head.temperature, rule, out);
     } else {
       pool_kernel<T><<<batch, 256, h * sizeof(float), raw(s)>>>(
@@ -134,9 +135,9 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
   linear(s, dt, pooled, head.dense_w, head.dense_b, dense, batch, h, h, Epilogue::Bias);
   dispatch(dt, [&](auto z) {
     using T = decltype(z);
-    head_finish_kernel<T><<<batch, 128, shm, raw(s)>>>(static_cast<const T*>(dense), h, head.cls_w,
-                                                       head.cls_b, head.labels, head.temperature,
-                                                       rule, out);
+    head_finish_kernel<T><<<batch, 128, shm, raw(s)>>>(static_cast<const T*>(dense), h,
+                                                       head.activation, head.cls_w, head.cls_b,
+                                                       head.labels, head.temperature, rule, out);
   });
   OFFRAMP_LAUNCHED("exit_head finish");
 }

@@ -247,7 +247,8 @@ void exit_head(Stream& s, DType dt, const void* hidden, const int* offsets, int 
     }
     for (int q = 0; q < batch; ++q) {
       std::vector<float> act(hh), z(static_cast<size_t>(labels));
-      for (size_t c = 0; c < hh; ++c) act[c] = std::tanh(d[q * hh + c]);
+      for (size_t c = 0; c < hh; ++c) act[c] = d[q * hh + c];
+      kernels::activation(Device::Cpu, act.data(), 1, h, head.activation);
       for (int k = 0; k < labels; ++k) {
         float v = 0.0f;
         for (size_t c = 0; c < hh; ++c) v += act[c] * head.cls_w[static_cast<size_t>(k) * hh + c];

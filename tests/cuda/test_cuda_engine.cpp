@@ -171,16 +171,12 @@ TEST(CudaEngine, HiddenStatesMatchTheCpuEncoderLayerByLayer) {
   engine::GpuOptions go;
   go.dtype = gpu::DType::F32;
   const engine::GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
-  std::vector<int32_t> flat, positions;
-  std::vector<int> offsets{0};
-  for (const auto& v : ids) {
-    flat.insert(flat.end(), v.begin(), v.end());
-    for (size_t p = 0; p < v.size(); ++p) positions.push_back(static_cast<int32_t>(p));
-    offsets.push_back(static_cast<int>(flat.size()));
-  }
+  const engine::PackedInputs in = engine::pack(ids, {0, ids.size()}, m.config.position_offset);
+  const auto& flat = in.ids;
+  std::vector<int> offsets = in.offsets;
   engine::Workspace ws;
   const engine::Encoder enc(m.config, m.weights, kernels::Device::Cpu);
-  enc.embed(flat.data(), positions.data(), static_cast<int>(flat.size()), ws);
+  enc.embed(flat.data(), in.positions.data(), static_cast<int>(flat.size()), ws);
   for (int l = 0; l <= m.config.layers; ++l) {
     if (l > 0) enc.run_layer(l - 1, offsets.data(), static_cast<int>(ids.size()), ws);
     const std::vector<float> cpu(ws.x.data(), ws.x.data() + flat.size() * m.config.hidden);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every fixture in tests/golden/ from the all-MiniLM-L6-v2
-# checkpoint and data/fine_foods.  Run from anywhere:
+# checkpoint and data/fine_foods, and the random per-family checkpoints.
+# Run from anywhere:
 #     tests/golden/regenerate.sh
 # Creates the venv .cache/golden-venv (system site packages of
 # /usr/bin/python3 for torch 1.13, plus tests/golden/requirements.txt) if it
@@ -37,5 +38,6 @@ py="$venv/bin/python"
   --data data/fine_foods/dev.tsv --out tests/golden/minilm_l6_hidden.bin
 "$py" tests/golden/make_tokenizer_golden.py --model "$model" \
   --data-dir data/fine_foods --out-dir tests/golden
+"$py" tests/golden/make_family_golden.py --out-dir tests/golden/families
 ls -l tests/golden/minilm_l6_hidden.bin tests/golden/minilm_l6_hidden.sources.json \
   tests/golden/wordpiece_fine_foods.jsonl tests/golden/tokenizer_hard_cases.jsonl >&2

@@ -41,10 +41,14 @@ TEST(EarlyExitCore, ChunksAreGreedyByTokensAndALongInputRunsAlone) {
                        std::vector<int32_t>(10), std::vector<int32_t>(1)};
   const auto chunks = chunk_by_tokens(in, 8);
   ASSERT_EQ(chunks.size(), 4u);
-  EXPECT_EQ(chunks[0].first, 0u), EXPECT_EQ(chunks[0].last, 2u);  // 3 + 4 fit, + 5 would not
-  EXPECT_EQ(chunks[1].first, 2u), EXPECT_EQ(chunks[1].last, 3u);
-  EXPECT_EQ(chunks[2].first, 3u), EXPECT_EQ(chunks[2].last, 4u);  // 10 > 8: alone
-  EXPECT_EQ(chunks[3].first, 4u), EXPECT_EQ(chunks[3].last, 5u);
+  EXPECT_EQ(chunks[0].first, 0u);
+  EXPECT_EQ(chunks[0].last, 2u);  // 3 + 4 fit, + 5 would not
+  EXPECT_EQ(chunks[1].first, 2u);
+  EXPECT_EQ(chunks[1].last, 3u);
+  EXPECT_EQ(chunks[2].first, 3u);
+  EXPECT_EQ(chunks[2].last, 4u);  // 10 > 8: alone
+  EXPECT_EQ(chunks[3].first, 4u);
+  EXPECT_EQ(chunks[3].last, 5u);
   EXPECT_TRUE(chunk_by_tokens({}, 8).empty());
 }
 
@@ -62,13 +66,16 @@ TEST(EarlyExitCore, RecordsLeaversAndKeepsSurvivorsInOrder) {
   std::vector<SequenceResult> results(in.size());
   const PackedInputs p = pack(in, {0, 4}, 0);
   ChunkExits chunk(plan, {0, 4}, p.offsets);
-  EXPECT_EQ(chunk.batch(), 4), EXPECT_EQ(chunk.longest(), 4), EXPECT_EQ(chunk.first_layer(), 1);
+  EXPECT_EQ(chunk.batch(), 4);
+  EXPECT_EQ(chunk.longest(), 4);
+  EXPECT_EQ(chunk.first_layer(), 1);
   FakeHead h0({1, 0, 1, 0}, 2, 0.0f);
   const auto keep = chunk.record(1, [&](size_t) { return h0.outputs(); }, false, results);
   EXPECT_EQ(keep, (std::vector<unsigned char>{1, 0, 1, 0}));
   EXPECT_EQ(chunk.batch(), 2);
   EXPECT_EQ(chunk.offsets(), (std::vector<int>{0, 2, 3}));  // inputs 0 and 2 remain
-  EXPECT_EQ(chunk.first_layer(), 2), EXPECT_EQ(chunk.next_head(), 1u);
+  EXPECT_EQ(chunk.first_layer(), 2);
+  EXPECT_EQ(chunk.next_head(), 1u);
   // Input 1 (slot 1) left at layer 1: its label, confidence, logits, and one layer + one head.
   EXPECT_EQ(results[1].exit_layer, 1);
   EXPECT_EQ(results[1].label, 1);

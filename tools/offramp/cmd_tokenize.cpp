@@ -18,7 +18,8 @@ struct TokenizeArgs {
   bool tsv = false;
 };
 
-// The default truncation: offramp.json max_length, else config.json max_position_embeddings.
+// The default truncation: offramp.json max_length, else what config.json's position
+// embeddings allow.
 // Only the tokenizer files are required, so a tokenizer made by spm_train for a model that is
 // not trained yet (offramp-train's from-scratch path) tokenizes too.
 int default_max_length(const std::string& dir) {
@@ -31,7 +32,7 @@ int default_max_length(const std::string& dir) {
     const auto oc = models::load_offramp_config(oc_path.string(), cfg);
     if (oc.max_length > 0) return oc.max_length;
   }
-  return cfg.max_position;
+  return cfg.max_tokens();
 }
 }  // namespace
 

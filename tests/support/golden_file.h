@@ -1,0 +1,30 @@
+// The OFRGOLD1 golden files written by tests/golden/make_hidden_golden.py and
+// make_family_golden.py: per sentence its text (may be empty), token ids and the hidden
+// states after the embeddings and after every layer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace offramp::test {
+
+struct GoldenSentence {
+  std::string text;
+  std::vector<int32_t> ids;
+  std::vector<float> hidden;  // [layers + 1, n, h]
+};
+
+struct GoldenFile {
+  uint32_t tensors = 0;  // layers + 1
+  uint32_t hidden = 0;   // h
+  std::vector<GoldenSentence> sentences;
+};
+
+// Throws std::runtime_error naming the file on a bad magic, version or a truncated file.
+GoldenFile read_golden(const std::string& path);
+
+// ||got - want|| / ||want|| over one row of n values.
+double relative_error(const float* got, const float* want, size_t n);
+
+}  // namespace offramp::test
