@@ -53,7 +53,9 @@ ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
   i.max_length = m.offramp.max_length > 0 ? m.offramp.max_length : c.max_tokens();
   i.parameters = m.weights.parameter_count;
   for (const auto& h : m.heads) i.parameters += h.dense_w.size() + h.dense_b.size() + h.cls_w.size() + h.cls_b.size();
-  for (const auto& e : m.offramp.exits) i.exits.push_back({e.layer, models::pooling_name(e.pooling), e.temperature});
+  for (const auto& e : m.offramp.exits)
+    i.exits.push_back({e.layer, models::pooling_name(e.pooling), e.temperature, models::activation_name(e.activation),
+                       m.task_head});
   i.labels = m.offramp.labels;
   i.policy = m.offramp.policy;
   i.threshold = m.offramp.threshold;

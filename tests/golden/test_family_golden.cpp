@@ -120,6 +120,8 @@ TEST(FamilyGoldenLibrary, TaskCheckpointsClassifyThroughTheLibrary) {
     EXPECT_EQ(clf.info().labels, (std::vector<std::string>{"neg", "pos", "neutral"}));
     ASSERT_EQ(clf.info().exits.size(), 1u);  // the checkpoint's own head, after the last layer
     EXPECT_EQ(clf.info().exits[0].layer, clf.info().layers);
+    EXPECT_TRUE(clf.info().exits[0].checkpoint_head);
+    EXPECT_EQ(clf.info().exits[0].activation, family == "bert" ? "tanh" : family == "distilbert" ? "relu" : "gelu");
     ASSERT_FALSE(golden["texts"].empty());
     for (const auto& t : golden["texts"]) {
       const std::string text = t["text"];

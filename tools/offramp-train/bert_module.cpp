@@ -63,6 +63,7 @@ EarlyExitBertImpl::EarlyExitBertImpl(const models::BertConfig& c, const std::vec
     : config(c), exits(ex) {
   word = register_module("word", nn::Embedding(c.vocab_size, c.hidden));
   position = register_module("position", nn::Embedding(c.max_position, c.hidden));
+  // A family without token types (DistilBERT) never adds this table (forward).
   token_type = register_module("token_type", nn::Embedding(std::max(c.type_vocab_size, 1), c.hidden));
   emb_ln = register_module("emb_ln", nn::LayerNorm(nn::LayerNormOptions({c.hidden}).eps(c.layer_norm_eps)));
   emb_drop = register_module("emb_drop", nn::Dropout(dropout));
@@ -74,8 +75,11 @@ EarlyExitBertImpl::EarlyExitBertImpl(const models::BertConfig& c, const std::vec
 
 std::vector<torch::Tensor> EarlyExitBertImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
   const auto T = ids.size(1);
-  const auto pos = torch::arange(T, torch::kLong).unsqueeze(0);
-  auto x = word(ids) + position(pos) + token_type(torch::zeros_like(ids));
+  // Positions as the engine numbers them (the family's offset: RoBERTa and XLM-R start after
+  // the padding index); padded positions are masked out of attention and pooling.
+  const auto pos = (torch::arange(T, torch::kLong) + config.position_offset).unsqueeze(0);
+  auto x = word(ids) + position(pos);
+  if (config.family->has_token_types()) x = x + token_type(torch::zeros_like(ids));
   x = emb_drop(emb_ln(x));
   // [B, T] -> [B, 1, 1, T]: padded keys get a large negative score.
   const auto mask_bias = ((1.0 - mask) * -1e9).unsqueeze(1).unsqueeze(1);

@@ -130,9 +130,9 @@ int run_training(const TrainOptions& o) {
   const std::string config_json = scratch ? o.config_json : (fs::path(o.init_dir) / "config.json").string();
   const std::string tokenizer_dir = scratch ? o.tokenizer_dir : o.init_dir;
   const auto cfg = models::load_bert_config(config_json);
-  if (o.max_length > cfg.max_position)
-    throw std::runtime_error("--max-length " + std::to_string(o.max_length) + " exceeds the model's max_position_embeddings (" +
-                             std::to_string(cfg.max_position) + ")");
+  if (o.max_length > cfg.max_tokens())
+    throw std::runtime_error("--max-length " + std::to_string(o.max_length) + " exceeds what the model's position embeddings allow (" +
+                             std::to_string(cfg.max_tokens()) + ")");
   if (!scratch && !fs::exists(fs::path(o.init_dir) / "model.safetensors"))
     throw std::runtime_error(o.init_dir + "/model.safetensors: missing (--init needs an HF checkpoint directory)");
 

@@ -22,7 +22,12 @@ Run add_info(CLI::App& app) {
     const auto clf = Classifier::load(a->model, {.device = Device::Cpu});
     const ModelInfo& i = clf.info();
     nlohmann::json exits = nlohmann::json::array();
-    for (const auto& e : i.exits) exits.push_back({{"layer", e.layer}, {"pooling", e.pooling}, {"temperature", e.temperature}});
+    for (const auto& e : i.exits)
+      exits.push_back({{"layer", e.layer},
+                       {"pooling", e.pooling},
+                       {"temperature", e.temperature},
+                       {"activation", e.activation},
+                       {"checkpoint_head", e.checkpoint_head}});
     if (a->json) {
       nlohmann::json j = {{"path", i.path},
                           {"architecture", i.architecture},
@@ -64,7 +69,9 @@ Run add_info(CLI::App& app) {
     std::cout << "\npolicy        " << i.policy << ", threshold " << i.threshold << ", patience " << i.patience << "\n"
               << "exit heads    " << i.exits.size() << ":\n";
     for (const auto& e : i.exits)
-      std::cout << "  after layer " << e.layer << "  pooling " << e.pooling << "  temperature " << e.temperature << "\n";
+      std::cout << "  after layer " << e.layer << "  pooling " << e.pooling << "  temperature " << e.temperature
+                << (e.activation != "tanh" ? "  activation " + e.activation : "")
+                << (e.checkpoint_head ? "  (the checkpoint's own classification head)" : "") << "\n";
     return 0;
   };
 }

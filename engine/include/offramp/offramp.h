@@ -94,6 +94,10 @@ struct ExitInfo {
   int layer;
   std::string pooling;  // "cls" or "mean"
   float temperature;
+  std::string activation = "tanh";  // after the head's dense layer: tanh, relu, gelu, gelu_new
+  // True for a Hugging Face *ForSequenceClassification checkpoint's own head, kept as the
+  // final exit (no offramp.json).
+  bool checkpoint_head = false;
 };
 
 struct ModelInfo {
