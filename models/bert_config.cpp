@@ -97,8 +97,10 @@ BertWeights load_bert_weights(const SafetensorsFile& f, const BertConfig& c) {
       query0 = t.name;
       break;
     }
-  const FamilyDescription* other = family_by_tensors([&](const std::string& n) { return f.has(n); });
-  if (!f.has(p + word) || (!f.has(p + query0) && other && other != &fam)) {
+  // Only a checkpoint that lacks the family's first tensors is searched for its family.
+  const FamilyDescription* other =
+      f.has(p + word) && f.has(p + query0) ? nullptr : family_by_tensors([&](const std::string& n) { return f.has(n); });
+  if (!f.has(p + word) || (other && other != &fam)) {
     // Name the family the tensors belong to; other problems (a missing later tensor, a wrong
     // dtype or shape) are reported by the reads below, tensor by tensor.
     throw ModelError(path + ": no tensor '" + (f.has(p + word) ? query0 : word) + "' (nor '" + fam.task_prefix +

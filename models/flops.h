@@ -33,7 +33,7 @@ struct ExitCosts {
   // [E]: an input of n tokens leaving at exit e after running the layers up to it and
   // evaluating heads 0..e (summed layer by layer, each head after its layer).
   std::vector<double> leave_at_each(int n_tokens) const;
-  double leave_at(int n_tokens, size_t exit) const { return leave_at_each(n_tokens)[exit]; }
+  double leave_at(int n_tokens, size_t exit) const;  // leave_at_each(n)[exit], no allocation
   // Exit e used alone as a truncated model: its layers and its head only.
   double alone(int n_tokens, size_t exit) const;
 };
