@@ -65,10 +65,16 @@ BertConfig load_bert_config(const std::string& path) {
       throw ModelError(path + ": field 'pad_token_id' must be an integer in 0.." + std::to_string(c.max_position - 2));
     c.position_offset = pad + 1;
   }
-  if (j.contains("embedding_size") && j["embedding_size"] != j[k.hidden])
-    throw ModelError(path + ": embedding_size " + j["embedding_size"].dump() + " differs from " + k.hidden + " " +
-                     std::to_string(c.hidden) +
-                     ": checkpoints with an embedding projection (embeddings_project) are not supported yet");
+  if (j.contains("embedding_size")) {
+    if (!j["embedding_size"].is_number_integer() || j["embedding_size"].get<int64_t>() < 1 ||
+        j["embedding_size"].get<int64_t>() > (1 << 16))
+      throw ModelError(path + ": field 'embedding_size' must be an integer in 1..65536");
+    c.embedding_size = j["embedding_size"].get<int>();
+    if (c.embedding_size != c.hidden && !c.family->has_embedding_projection())
+      throw ModelError(path + ": embedding_size " + std::to_string(c.embedding_size) + " differs from " + k.hidden +
+                       " " + std::to_string(c.hidden) + ", which only ELECTRA's embeddings_project allows, not " +
+                       c.family->name);
+  }
   c.hidden_act = j.value(k.activation, std::string("gelu"));
   c.activation = parse_activation(c.hidden_act, path + ": field '" + k.activation + "'");
   if (c.activation == kernels::Activation::Tanh)
@@ -113,7 +119,7 @@ BertWeights load_bert_weights(const SafetensorsFile& f, const BertConfig& c) {
   w.layers.resize(static_cast<size_t>(c.layers));
   // A family without token types (DistilBERT) adds nothing: one row of zeros keeps the
   // embedding sum, exactly, the same for every backend.
-  if (!fam.has_token_types()) w.token_type.assign(static_cast<size_t>(c.hidden), 0.0f);
+  if (!fam.has_token_types()) w.token_type.assign(static_cast<size_t>(c.embedding_width()), 0.0f);
   for (const TensorSpec& t : tensors) {
     std::vector<float> v = f.read_f32(p + t.name, t.shape);
     w.parameter_count += v.size();
@@ -126,6 +132,8 @@ BertWeights load_bert_weights(const SafetensorsFile& f, const BertConfig& c) {
       case T::TokenType: dst = &w.token_type; break;
       case T::EmbNormGamma: dst = &w.emb_ln_g; break;
       case T::EmbNormBeta: dst = &w.emb_ln_b; break;
+      case T::EmbProjectW: dst = &w.emb_project_w; break;
+      case T::EmbProjectB: dst = &w.emb_project_b; break;
       // Query, key and value stack into one [3h, h] matrix and [3h] bias (one GEMM), in
       // checkpoint order.
       case T::QueryW: case T::KeyW: case T::ValueW: dst = &L->qkv_w; break;

@@ -17,6 +17,7 @@ struct BertConfig {
   const FamilyDescription* family = &bert_family();  // from model_type
   int vocab_size = 0;
   int hidden = 0;               // h
+  int embedding_size = 0;       // e: ELECTRA's embedding_size; 0 means h (no projection)
   int layers = 0;
   int heads = 0;
   int ffn = 0;                  // intermediate size f
@@ -27,6 +28,8 @@ struct BertConfig {
   kernels::Activation activation = kernels::Activation::GeluErf;
 
   int head_dim() const { return hidden / heads; }
+  int embedding_width() const { return embedding_size > 0 ? embedding_size : hidden; }
+  bool projects_embeddings() const { return embedding_width() != hidden; }
   // Position ids of a sequence start here (the family's convention, PositionIds).
   int position_offset = 0;
   // The longest input the position embeddings allow.
@@ -48,10 +51,12 @@ struct BertLayerWeights {
 };
 
 struct BertWeights {
-  std::vector<float> word;       // [vocab, h]
-  std::vector<float> position;   // [max_position, h]
-  std::vector<float> token_type; // [type_vocab, h]
-  std::vector<float> emb_ln_g, emb_ln_b;  // [h]
+  std::vector<float> word;       // [vocab, e]  (e = embedding_width(), h for all but ELECTRA-small)
+  std::vector<float> position;   // [max_position, e]
+  std::vector<float> token_type; // [type_vocab, e]
+  std::vector<float> emb_ln_g, emb_ln_b;  // [e]
+  // ELECTRA's embeddings_project, when e != h: [h, e] (NK as loaded; layout below), [h].
+  std::vector<float> emb_project_w, emb_project_b;
   std::vector<BertLayerWeights> layers;
   // Of the layers' four weight matrices: the checkpoint's NK as loaded; each backend stores
   // them as its GEMMs want (the CPU: engine::use_cpu_weight_layout; the GPU uploads NK).

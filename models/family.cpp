@@ -17,6 +17,8 @@ FamilyDescription bert_layout() {
       "embeddings.token_type_embeddings.weight",
       "embeddings.LayerNorm.weight",
       "embeddings.LayerNorm.bias",
+      "",  // embeddings_project: ELECTRA only
+      "",
       "encoder.layer.{L}.attention.self.query.weight",
       "encoder.layer.{L}.attention.self.query.bias",
       "encoder.layer.{L}.attention.self.key.weight",
@@ -76,6 +78,9 @@ FamilyDescription electra() {
   f.model_types = {"electra"};
   f.examples = "ELECTRA discriminators";
   f.task_prefix = "electra.";
+  // ELECTRA-small discriminators keep embeddings of embedding_size (128) below hidden_size (256).
+  f.names[static_cast<int>(EncoderTensor::EmbProjectW)] = "embeddings_project.weight";
+  f.names[static_cast<int>(EncoderTensor::EmbProjectB)] = "embeddings_project.bias";
   // ElectraClassificationHead: GELU (erf) where BERT has tanh.
   f.task_head = {"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
                  "classifier.out_proj.bias", kernels::Activation::GeluErf};
@@ -101,6 +106,8 @@ FamilyDescription distilbert() {
       "",
       "embeddings.LayerNorm.weight",
       "embeddings.LayerNorm.bias",
+      "",
+      "",
       "transformer.layer.{L}.attention.q_lin.weight",
       "transformer.layer.{L}.attention.q_lin.bias",
       "transformer.layer.{L}.attention.k_lin.weight",
@@ -170,16 +177,20 @@ const FamilyDescription* family_by_tensors(const std::function<bool(const std::s
 
 std::vector<TensorSpec> encoder_tensors(const FamilyDescription& f, const BertConfig& c) {
   using T = EncoderTensor;
-  const int64_t h = c.hidden, ff = c.ffn;
+  const int64_t h = c.hidden, ff = c.ffn, e = c.embedding_width();
   std::vector<TensorSpec> out;
   auto add = [&](T role, int layer, std::vector<int64_t> shape) {
     out.push_back({role, layer, with_layer(f.name_of(role), layer), std::move(shape)});
   };
-  add(T::Word, -1, {c.vocab_size, h});
-  add(T::Position, -1, {c.max_position, h});
-  if (f.has_token_types()) add(T::TokenType, -1, {c.type_vocab_size, h});
-  add(T::EmbNormGamma, -1, {h});
-  add(T::EmbNormBeta, -1, {h});
+  add(T::Word, -1, {c.vocab_size, e});
+  add(T::Position, -1, {c.max_position, e});
+  if (f.has_token_types()) add(T::TokenType, -1, {c.type_vocab_size, e});
+  add(T::EmbNormGamma, -1, {e});
+  add(T::EmbNormBeta, -1, {e});
+  if (c.projects_embeddings()) {
+    add(T::EmbProjectW, -1, {h, e});
+    add(T::EmbProjectB, -1, {h});
+  }
   for (int l = 0; l < c.layers; ++l) {
     for (T w : {T::QueryW, T::KeyW, T::ValueW}) {
       add(w, l, {h, h});

@@ -19,11 +19,13 @@ namespace offramp::models {
 enum class EncoderTensor {
   // embeddings
   Word, Position, TokenType, EmbNormGamma, EmbNormBeta,
+  // ELECTRA's embeddings_project [h, e] + [h], present when embedding_size e != hidden_size h
+  EmbProjectW, EmbProjectB,
   // per layer, in the order an HF checkpoint lists them
   QueryW, QueryB, KeyW, KeyB, ValueW, ValueB, AttnOutW, AttnOutB, AttnNormGamma, AttnNormBeta,
   FfnInW, FfnInB, FfnOutW, FfnOutB, FfnNormGamma, FfnNormBeta,
 };
-inline constexpr int kEmbeddingTensors = 5;   // Word .. EmbNormBeta
+inline constexpr int kEmbeddingTensors = 7;   // Word .. EmbProjectB
 inline constexpr int kLayerTensors = 16;      // QueryW .. FfnNormBeta
 
 // Where a family's config.json keeps each field (HF's names differ between families).
@@ -63,6 +65,8 @@ struct FamilyDescription {
 
   const std::string& name_of(EncoderTensor t) const { return names[static_cast<int>(t)]; }
   bool has_token_types() const { return !name_of(EncoderTensor::TokenType).empty(); }
+  // Whether embeddings narrower than the layers are projected up (embedding_size may differ).
+  bool has_embedding_projection() const { return !name_of(EncoderTensor::EmbProjectW).empty(); }
 };
 
 // BERT's description: the default of a config built by hand.

@@ -1,5 +1,7 @@
 #include "models/flops.h"
 
+#include "models/bert_config.h"
+
 namespace offramp::models {
 
 double layer_flops(const FlopsShape& s, int n_tokens) {
@@ -12,15 +14,23 @@ double head_flops(const FlopsShape& s, int n_tokens, kernels::Pooling pooling) {
   return 2.0 * h * h + 2.0 * h * c + (pooling == kernels::Pooling::Mean ? double(n_tokens) * h : 0.0);
 }
 
+FlopsShape flops_shape(const BertConfig& c, int labels) {
+  return {c.hidden, c.ffn, labels, c.projects_embeddings() ? c.embedding_width() : 0};
+}
+
+double embedding_flops(const FlopsShape& s, int n_tokens) {
+  return 2.0 * n_tokens * static_cast<double>(s.projected_embedding) * s.hidden;
+}
+
 double full_depth_flops(const FlopsShape& s, int n_tokens, int layers, kernels::Pooling pooling) {
-  double f = 0;  // summed layer by layer, as the engine's results are (ExitCosts)
+  double f = embedding_flops(s, n_tokens);  // summed layer by layer, as the engine's results are (ExitCosts)
   for (int l = 0; l < layers; ++l) f += layer_flops(s, n_tokens);
   return f + head_flops(s, n_tokens, pooling);
 }
 
 std::vector<double> ExitCosts::leave_at_each(int n_tokens) const {
   std::vector<double> out(layers.size());
-  double f = 0;
+  double f = embedding_flops(shape, n_tokens);
   int done = 0;
   for (size_t e = 0; e < layers.size(); ++e) {
     for (; done < layers[e]; ++done) f += layer_flops(shape, n_tokens);
@@ -30,7 +40,7 @@ std::vector<double> ExitCosts::leave_at_each(int n_tokens) const {
 }
 
 double ExitCosts::leave_at(int n_tokens, size_t exit) const {
-  double f = 0;  // the same sums, in the same order, as leave_at_each
+  double f = embedding_flops(shape, n_tokens);  // the same sums, in the same order, as leave_at_each
   int done = 0;
   for (size_t e = 0; e <= exit; ++e) {
     for (; done < layers[e]; ++done) f += layer_flops(shape, n_tokens);

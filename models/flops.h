@@ -3,6 +3,7 @@
 //                              +  4n^2 h          attention scores and context
 //   per evaluated exit head:      2h^2 + 2hc      dense and classifier (c labels)
 //                              +  nh              mean pooling (0 for [CLS] pooling)
+//   once per input, ELECTRA's embedding projection (e -> h):  2neh
 // Elementwise work (LayerNorm, GELU, softmax) and the embedding gather are not counted.
 #pragma once
 
@@ -16,8 +17,13 @@ struct FlopsShape {
   int hidden;  // h
   int ffn;     // f
   int labels;  // c
+  int projected_embedding = 0;  // e where embeddings of width e are projected to h, else 0
 };
 
+double embedding_flops(const FlopsShape& s, int n_tokens);  // 0 without a projection
+
+struct BertConfig;  // models/bert_config.h
+FlopsShape flops_shape(const BertConfig& c, int labels);
 double layer_flops(const FlopsShape& s, int n_tokens);
 double head_flops(const FlopsShape& s, int n_tokens, kernels::Pooling pooling);
 // The reference cost "full depth": `layers` encoder layers and one head (the last).

@@ -59,6 +59,9 @@ declare -A TRIM=(
   # sentencepiece.pc links libsentencepiece_train too, so both libraries stay.
   [libsentencepiece-dev]=""
   [libsentencepiece0]=""
+  # PCRE2 for the byte-level BPE pre-tokenizer: the 8-bit library is the one linked.
+  [libpcre2-dev]=""
+  [libpcre2-8-0]=""
   # Static libgtest.a/libgtest_main.a + GTestConfig.cmake; not its sources (package googletest).
   [libgtest-dev]="usr/src"
   [libbenchmark-dev]=""
@@ -69,7 +72,7 @@ declare -A TRIM=(
   [libpkgconf3]=""
 )
 PKGS=(libeigen3-dev nlohmann-json3-dev libcli11-dev libopenblas-openmp-dev libopenblas0-openmp
-      libgfortran5 libquadmath0 libutf8proc-dev libutf8proc2 libsentencepiece-dev libsentencepiece0
+      libgfortran5 libquadmath0 libutf8proc-dev libutf8proc2 libsentencepiece-dev libsentencepiece0 libpcre2-dev libpcre2-8-0
       libgtest-dev libbenchmark-dev libbenchmark1debian pkgconf pkgconf-bin libpkgconf3)
 
 for tool in apt-get apt-cache dpkg-deb; do

@@ -3,7 +3,7 @@
 # missing). Run as root or with sudo available.
 set -euo pipefail
 packages=(build-essential cmake pkg-config git python3 python3-pip
-  libeigen3-dev libopenblas-dev libopenblas0-openmp libutf8proc-dev libsentencepiece-dev sentencepiece
+  libeigen3-dev libopenblas-dev libopenblas0-openmp libutf8proc-dev libsentencepiece-dev sentencepiece libpcre2-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
   libtorch-dev gnuplot-nox libdnnl-dev)
 missing=()

@@ -12,6 +12,11 @@ optimisation on; PyTorch eager is offramp-torch-peer (LibTorch's C++ API). Offra
 include its tokenizer; the peers get token ids. Before timing, all three must give the same
 full-depth predictions (logits within --tol). Prints the ratio table (peer time / Offramp
 time) and writes it to OUT/race.md and OUT/race.json.
+
+A Hugging Face *ForSequenceClassification checkpoint without offramp.json (any family Offramp
+loads: bench/peers/make_family_models.py writes base-size ones) races at full depth only, against
+ONNX Runtime (the export of AutoModelForSequenceClassification); PyTorch eager is then skipped,
+as offramp-torch-peer runs Offramp model directories.
 """
 import argparse
 import json
@@ -60,22 +65,42 @@ class FullDepth(torch.nn.Module):
         return self.classifier(torch.tanh(self.dense(pooled)))
 
 
+class TaskCheckpoint(torch.nn.Module):
+    """A *ForSequenceClassification checkpoint as HF runs it: encoder + its own head -> logits."""
+
+    def __init__(self, model_dir):
+        super().__init__()
+        from transformers import AutoModelForSequenceClassification
+
+        self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def is_task_checkpoint(model_dir):
+    return not Path(f"{model_dir}/offramp.json").exists()
+
+
 def export_onnx(model_dir, out_dir):
     """Exports once per model (cached by the weights' mtime); returns the optimised model path."""
     cfg = json.load(open(f"{model_dir}/config.json"))
-    stamp = f"{os.path.getmtime(f'{model_dir}/model.safetensors'):.0f}-{os.path.getmtime(f'{model_dir}/exits.safetensors'):.0f}"
+    task = is_task_checkpoint(model_dir)
+    heads = f"{model_dir}/model.safetensors" if task else f"{model_dir}/exits.safetensors"
+    stamp = f"{os.path.getmtime(f'{model_dir}/model.safetensors'):.0f}-{os.path.getmtime(heads):.0f}"
     raw, opt = out_dir / f"model-{stamp}.onnx", out_dir / f"model-{stamp}.opt.onnx"
     if opt.exists():
         return opt
-    m = FullDepth(model_dir).eval()
+    m = (TaskCheckpoint(model_dir) if task else FullDepth(model_dir)).eval()
     ids = torch.ones(2, 16, dtype=torch.long)
     mask = torch.ones(2, 16, dtype=torch.long)
     torch.onnx.export(m, (ids, mask), str(raw), input_names=["input_ids", "attention_mask"], output_names=["logits"],
                       dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                                     "logits": {0: "batch"}}, opset_version=14)
     from onnxruntime.transformers.optimizer import optimize_model
-    optimized = optimize_model(str(raw), model_type="bert", num_heads=cfg["num_attention_heads"],
-                               hidden_size=cfg["hidden_size"])
+    # DistilBERT's config names differ; the BERT optimizer fuses every family raced here.
+    optimized = optimize_model(str(raw), model_type="bert", num_heads=cfg.get("num_attention_heads", cfg.get("n_heads")),
+                               hidden_size=cfg.get("hidden_size", cfg.get("dim")))
     print("ONNX Runtime BERT fusions:", optimized.get_fused_operator_statistics(), file=sys.stderr)
     optimized.save_model_to_file(str(opt))
     return opt
@@ -151,8 +176,10 @@ def main():
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    oc = json.load(open(f"{args.model}/offramp.json"))
+    task = is_task_checkpoint(args.model)
+    oc = {} if task else json.load(open(f"{args.model}/offramp.json"))
     max_length = str(oc.get("max_length") or 512)
+    peers = ("ort",) if task else ("ort", "torch")
 
     # The same inputs for everyone: the first N lines, tokenized once by Offramp's tokenizer.
     lines = [l for l in open(args.data, encoding="utf-8", errors="replace").read().splitlines() if l.strip()][: args.inputs]
@@ -174,10 +201,11 @@ def main():
         for a, m in padded_batches(ids, 32):
             for row in sess.run(None, {"input_ids": a, "attention_mask": m})[0]:
                 f.write(json.dumps({"logits": [float(v) for v in row]}) + "\n")
-    time_torch(argparse.Namespace(**{**vars(args), "min_time": 0}), ids_path, 32, 2, out / "torch-logits.jsonl")
+    if "torch" in peers:
+        time_torch(argparse.Namespace(**{**vars(args), "min_time": 0}), ids_path, 32, 2, out / "torch-logits.jsonl")
     offramp_logits = [json.loads(l)["logits"] for l in open(out / "offramp-logits.jsonl")]
     checks = {}
-    for peer in ("ort", "torch"):
+    for peer in peers:
         peer_logits = [json.loads(l)["logits"] for l in open(out / f"{peer}-logits.jsonl")]
         ok, msg = compare(offramp_logits, peer_logits, args.tol)
         checks[peer] = msg
@@ -186,7 +214,8 @@ def main():
             sys.exit(f"race.py: {peer} and Offramp disagree beyond --tol {args.tol:g}; not timing a different model")
 
     configs = [(b, t) for t in map(int, args.threads.split(",")) for b in map(int, args.batches.split(","))]
-    samples = {c: {"offramp_full": [], "offramp_exits": [], "ort": [], "torch": []} for c in configs}
+    samples = {c: {"offramp_full": [], "offramp_exits": [], "ort": [], **({"torch": []} if "torch" in peers else {})}
+               for c in configs}
     meta = {}
     for r in range(args.rounds):
         for (b, t) in configs:
@@ -195,10 +224,13 @@ def main():
             samples[(b, t)]["offramp_full"].append(o["full"]["ms"])
             samples[(b, t)]["offramp_exits"].append(o["exits"]["ms"])
             samples[(b, t)]["ort"].append(time_ort(ort_session(onnx_path, t), padded_batches(ids, b), len(ids), args.min_time))
-            samples[(b, t)]["torch"].append(time_torch(args, ids_path, b, t))
+            if "torch" in peers:
+                samples[(b, t)]["torch"].append(time_torch(args, ids_path, b, t))
             print(f"round {r + 1}/{args.rounds} batch {b} threads {t}: " +
                   ", ".join(f"{k} {v[-1]:.3f} ms/input" for k, v in samples[(b, t)].items()), file=sys.stderr)
 
+    if task:
+        return report_task(args, ids, configs, samples, meta, checks, out)
     rows = []
     md = [f"Race on {platform.node()} ({platform.processor() or platform.machine()}), {time.strftime('%Y-%m-%d')}: "
           f"{len(ids)} texts of {args.data}, model {args.model}; median of {args.rounds} interleaved rounds, "
@@ -221,11 +253,34 @@ def main():
                   f"{row['torch_over_offramp_full']:.2f}x | {row['offramp_full_over_exits']:.2f}x | "
                   f"{row['ort_over_offramp_exits']:.2f}x |")
     md += ["", f"Full-depth predictions: Offramp vs ONNX Runtime: {checks['ort']}; vs PyTorch: {checks['torch']}."]
-    text = "\n".join(md) + "\n"
+    write_report(out, md, {"rows": rows, "checks": checks, "inputs": len(ids), "model": args.model, "data": args.data})
+
+
+def write_report(out, md_lines, obj):
+    text = "\n".join(md_lines) + "\n"
     print(text)
     (out / "race.md").write_text(text)
-    json.dump({"rows": rows, "checks": checks, "inputs": len(ids), "model": args.model, "data": args.data},
-              open(out / "race.json", "w"), indent=1)
+    json.dump(obj, open(out / "race.json", "w"), indent=1)
+
+
+def report_task(args, ids, configs, samples, meta, checks, out):
+    """A task checkpoint's race: full depth, Offramp against ONNX Runtime."""
+    cfg = json.load(open(f"{args.model}/config.json"))
+    tokens = sum(len(x) for x in ids) / len(ids)
+    md = [f"Race on {platform.node()} ({platform.processor() or platform.machine()}), {time.strftime('%Y-%m-%d')}: "
+          f"{len(ids)} texts of {args.data} ({tokens:.1f} tokens each on average), {cfg.get('model_type')} "
+          f"checkpoint {args.model} at full depth with its own head; median of {args.rounds} interleaved rounds, "
+          f"ms per input. onnxruntime {ort.__version__}.", "",
+          "| batch | threads | Offramp | ONNX Runtime | ORT / Offramp |", "|---|---|---|---|---|"]
+    rows = []
+    for (b, t) in configs:
+        med = {k: statistics.median(v) for k, v in samples[(b, t)].items() if v}
+        row = {"batch": b, "threads": t, "offramp_full_ms_per_input": med["offramp_full"], "ort_ms_per_input": med["ort"],
+               "ort_over_offramp_full": med["ort"] / med["offramp_full"], "samples": samples[(b, t)]}
+        rows.append(row)
+        md.append(f"| {b} | {t} | {med['offramp_full']:.3f} | {med['ort']:.3f} | {row['ort_over_offramp_full']:.2f}x |")
+    md += ["", f"Full-depth predictions: Offramp vs ONNX Runtime: {checks['ort']}."]
+    write_report(out, md, {"rows": rows, "checks": checks, "inputs": len(ids), "model": args.model, "data": args.data})
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
   i.path = m.path;
   i.architecture = c.model_type;
   i.layers = c.layers, i.hidden = c.hidden, i.heads = c.heads, i.ffn = c.ffn;
+  i.embedding_size = c.embedding_width();
   i.vocab_size = c.vocab_size, i.max_position = c.max_position;
   i.activation = c.hidden_act;
   i.tokenizer = m.tokenizer->kind();
@@ -237,7 +238,7 @@ std::vector<Result> Classifier::classify(const std::vector<std::string>& texts,
       r.flops = seq[i].flops;
       const auto& last = m.offramp.exits.back();
       r.full_depth_flops = models::full_depth_flops(
-          {m.config.hidden, m.config.ffn, static_cast<int>(m.offramp.labels.size())}, r.num_tokens, last.layer,
+          models::flops_shape(m.config, static_cast<int>(m.offramp.labels.size())), r.num_tokens, last.layer,
           last.pooling);
     }
     return out;

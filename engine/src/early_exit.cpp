@@ -35,10 +35,10 @@ PackedInputs pack(const TokenIds& inputs, InputRange range, int position_offset)
   return p;
 }
 
-ExitPlan exit_plan(int hidden, int ffn, const models::OfframpConfig& offramp) {
+ExitPlan exit_plan(const models::BertConfig& c, const models::OfframpConfig& offramp) {
   ExitPlan p;
   p.labels = static_cast<int>(offramp.labels.size());
-  p.costs.shape = {hidden, ffn, p.labels};
+  p.costs.shape = flops_shape(c, p.labels);
   for (const auto& e : offramp.exits) {
     p.costs.layers.push_back(e.layer);
     p.costs.pooling.push_back(e.pooling);

@@ -71,7 +71,7 @@ struct ExitPlan {
     return exit_rule(opt.policy, opt.record_heads, head, heads());
   }
 };
-ExitPlan exit_plan(int hidden, int ffn, const models::OfframpConfig& offramp);
+ExitPlan exit_plan(const models::BertConfig& c, const models::OfframpConfig& offramp);
 
 // One chunk of inputs on its way through the layers, segment by segment (a segment: the layers
 // up to one or more heads, and those heads). It knows which inputs are still active (slot ->

@@ -14,7 +14,7 @@ void Workspace::reserve(int tokens, const models::BertConfig& c) {
   const size_t t = static_cast<size_t>(tokens), h = static_cast<size_t>(c.hidden);
   if (x.size() < t * h) {
     x.resize(t * h), qkv.resize(t * 3 * h), ctx.resize(t * h), tmp.resize(t * h);
-    ffn.resize(t * static_cast<size_t>(c.ffn));
+    ffn.resize(t * static_cast<size_t>(std::max(c.ffn, c.embedding_width())));
   }
 }
 
@@ -27,15 +27,20 @@ void use_cpu_weight_layout(models::BertWeights& w, const models::BertConfig& c) 
     L.ffn_in_w = kernels::transpose(L.ffn_in_w, c.ffn, c.hidden);
     L.ffn_out_w = kernels::transpose(L.ffn_out_w, c.hidden, c.ffn);
   }
+  if (c.projects_embeddings()) w.emb_project_w = kernels::transpose(w.emb_project_w, c.hidden, c.embedding_width());
   w.layout = layout;
 }
 
 void Encoder::embed(const int32_t* ids, const int32_t* positions, int t, Workspace& ws) const {
   ws.reserve(t, c_);
+  const int e = c_.embedding_width();
+  float* emb = c_.projects_embeddings() ? ws.ffn.data() : ws.x.data();  // [t, e]
   kernels::embed(dev_, ids, positions, t, w_.word.data(), c_.vocab_size, w_.position.data(),
-                 c_.max_position, w_.token_type.data(), ws.x.data(), c_.hidden);
-  kernels::add_layer_norm(dev_, ws.x.data(), nullptr, w_.emb_ln_g.data(), w_.emb_ln_b.data(), t,
-                          c_.hidden, c_.layer_norm_eps);
+                 c_.max_position, w_.token_type.data(), emb, e);
+  kernels::add_layer_norm(dev_, emb, nullptr, w_.emb_ln_g.data(), w_.emb_ln_b.data(), t, e, c_.layer_norm_eps);
+  if (c_.projects_embeddings())  // [t, e] . [e, h] + b -> x [t, h]
+    kernels::linear(dev_, emb, w_.emb_project_w.data(), w_.emb_project_b.data(), ws.x.data(), t, c_.hidden, e,
+                    w_.layout);
 }
 
 namespace {

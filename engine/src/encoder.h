@@ -26,7 +26,7 @@ struct Workspace {
   AlignedVector<float> qkv;  // [t, 3h]
   AlignedVector<float> ctx;  // [t, h]
   AlignedVector<float> tmp;  // [t, h]
-  AlignedVector<float> ffn;  // [t, f]
+  AlignedVector<float> ffn;  // [t, f]; also [t, e] for embeddings before their projection
   OpProfile* profile = nullptr;  // when set, run_layer times each op into it
   void reserve(int tokens, const models::BertConfig& c);
 };
@@ -41,7 +41,8 @@ class Encoder {
   Encoder(const models::BertConfig& config, const models::BertWeights& weights, kernels::Device dev)
       : c_(config), w_(weights), dev_(dev) {}
 
-  // ids, positions: [t] -> ws.x: [t, h] (embeddings + LayerNorm).
+  // ids, positions: [t] -> ws.x: [t, h] (embeddings + LayerNorm, then ELECTRA's projection
+  // e -> h where the embeddings are narrower).
   void embed(const int32_t* ids, const int32_t* positions, int t, Workspace& ws) const;
   // Encoder layer `layer` (0-based) on ws.x: [t, h] for the sequences of `offsets` [batch + 1].
   void run_layer(int layer, const int* offsets, int batch, Workspace& ws) const;

@@ -55,7 +55,8 @@ GpuLane::GpuLane(const GpuWeights& w, const GpuOptions& o)
   xb_ = take(t * h * e, "the hidden states (compaction target)");
   qkv_ = take(3 * t * h * e, "the QKV activations"), ctx_ = take(t * h * e, "the attention output");
   tmp_ = take(t * h * e, "the projection output");
-  ffn_ = take(t * static_cast<size_t>(w.c.ffn) * e, "the FFN activations");
+  // Also the embeddings [t, e] before ELECTRA's projection.
+  ffn_ = take(t * static_cast<size_t>(std::max(w.c.ffn, w.c.embedding_width())) * e, "the FFN activations");
   ids_ = take(t * 4, "token ids"), positions_ = take(t * 4, "positions");
   offsets_a_ = take((b + 1) * 4, "offsets"), offsets_b_ = take((b + 1) * 4, "offsets");
   pooled_ = take(b * h * e, "pooled rows"), dense_ = take(b * h * e, "exit dense rows");
@@ -99,9 +100,14 @@ void GpuLane::begin(const TokenIds& inputs, InputRange range) {
   gpu::copy_to_device(stream_, positions_.data(), ppos, static_cast<size_t>(t) * 4);
   gpu::copy_to_device(stream_, offsets_a_.data(), poff, (static_cast<size_t>(batch) + 1) * 4);
   gpu::copy_to_device(stream_, state_.data(), pstate, 2 * static_cast<size_t>(batch) * 4);
+  const bool project = w_.c.projects_embeddings();
+  const int e = w_.c.embedding_width();
   gpu::embed_layer_norm(stream_, w_.dt, ids_.as<int32_t>(), positions_.as<int32_t>(), t,
                         w_.word.data(), w_.pos.data(), w_.type0.data(), w_.emb_g.data(),
-                        w_.emb_b.data(), w_.c.layer_norm_eps, xa_.data(), w_.c.hidden);
+                        w_.emb_b.data(), w_.c.layer_norm_eps, project ? ffn_.data() : xa_.data(), e);
+  if (project)  // [t, e] -> [t, h]
+    gpu::linear(stream_, w_.dt, ffn_.data(), w_.emb_project_w.data(), w_.emb_project_b.data(), xa_.data(), t,
+                w_.c.hidden, e);
   chunk_ = std::make_unique<ChunkExits>(w_.plan, range, in.offsets);
   batch_ = batch, t_ = t, max_len_ = chunk_->longest();
   cur_ = xa_.data(), other_ = xb_.data();

@@ -33,7 +33,8 @@ struct GpuWeights {
   models::BertConfig c;
   kernels::gpu::DType dt = kernels::gpu::DType::F16;
   int labels = 0;
-  kernels::gpu::Buffer word, pos, type0, emb_g, emb_b;
+  kernels::gpu::Buffer word, pos, type0, emb_g, emb_b;  // [vocab, e], [max_pos, e], [e], [e], [e]
+  kernels::gpu::Buffer emb_project_w, emb_project_b;  // ELECTRA's projection [h, e], [h]; else empty
   std::vector<GpuLayer> layers;
   std::vector<GpuHead> heads;  // in layer order
   ExitPlan plan;               // the heads' layers, pooling, temperatures and FLOPs

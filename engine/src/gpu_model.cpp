@@ -46,8 +46,8 @@ struct GpuModel::Impl {
     gpu::Stream s;
     // Every tensor passes through one FP32 staging buffer on its way to `dt`: size it for the
     // largest (upload() checks).
-    size_t largest =
-        std::max({weights.word.size(), weights.position.size(), static_cast<size_t>(h)});
+    size_t largest = std::max({weights.word.size(), weights.position.size(), weights.emb_project_w.size(),
+                               static_cast<size_t>(h)});
     for (const auto& L : weights.layers)
       largest = std::max({largest, L.qkv_w.size(), L.attn_out_w.size(), L.ffn_in_w.size(),
                           L.ffn_out_w.size(), L.ffn_in_b.size()});
@@ -55,8 +55,13 @@ struct GpuModel::Impl {
     Buffer staging(largest * sizeof(float), "the weight staging buffer");
     w.word = upload(weights.word, dt, staging, s, "word embeddings");
     w.pos = upload(weights.position, dt, staging, s, "position embeddings");
-    w.type0 = upload(std::vector<float>(weights.token_type.begin(), weights.token_type.begin() + h),
+    const int e = c.embedding_width();
+    w.type0 = upload(std::vector<float>(weights.token_type.begin(), weights.token_type.begin() + e),
                      dt, staging, s, "token type embeddings");
+    if (c.projects_embeddings()) {
+      w.emb_project_w = upload(weights.emb_project_w, dt, staging, s, "embedding projection weights");
+      w.emb_project_b = upload(weights.emb_project_b, dt, staging, s, "embedding projection bias");
+    }
     w.emb_g = upload(weights.emb_ln_g, dt, staging, s, "embedding LayerNorm");
     w.emb_b = upload(weights.emb_ln_b, dt, staging, s, "embedding LayerNorm");
     for (const auto& L : weights.layers) {
@@ -128,7 +133,7 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
   if (options.tail_tokens < 0) throw kernels::KernelError("GpuOptions.tail_tokens must be >= 0");
   Impl& m = *impl_;
   m.w.c = config, m.w.dt = options.dtype, m.w.labels = static_cast<int>(offramp.labels.size());
-  if (!heads.empty()) m.w.plan = exit_plan(config.hidden, config.ffn, offramp);
+  if (!heads.empty()) m.w.plan = exit_plan(config, offramp);
   m.budget = options.max_batch_tokens, m.graph_max_tokens = options.graph_max_tokens;
   try {
     m.upload_all(weights, offramp, heads);

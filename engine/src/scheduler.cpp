@@ -64,7 +64,7 @@ void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, con
 std::vector<SequenceResult> run_batch(const ModelDir& model, kernels::Device dev, const TokenIds& inputs,
                                       const BatchOptions& options) {
   std::vector<SequenceResult> results(inputs.size());
-  const ExitPlan plan = exit_plan(model.config.hidden, model.config.ffn, model.offramp);
+  const ExitPlan plan = exit_plan(model.config, model.offramp);
   for (const InputRange& chunk : chunk_by_tokens(inputs, static_cast<size_t>(options.max_batch_tokens)))
     run_chunk(model, plan, dev, inputs, chunk, options, results);
   return results;

@@ -40,7 +40,7 @@ struct Costs {
 // The same cost function the engine's results come from (models::ExitCosts), so a replayed
 // setting reports the FLOPs that classify would.
 Costs costs(const SweepInput& in) {
-  const models::ExitCosts exits{{in.hidden, in.ffn, in.labels}, in.exit_layers, in.pooling};
+  const models::ExitCosts exits{{in.hidden, in.ffn, in.labels, in.projected_embedding}, in.exit_layers, in.pooling};
   const size_t E = in.exit_layers.size();
   Costs c;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -112,6 +112,7 @@ SweepInput sweep_input_for(const ModelInfo& info) {
   in.labels = static_cast<int>(info.labels.size());
   in.hidden = info.hidden;
   in.ffn = info.ffn;
+  in.projected_embedding = info.embedding_size != info.hidden ? info.embedding_size : 0;
   for (const auto& e : info.exits) {
     in.exit_layers.push_back(e.layer);
     in.pooling.push_back(e.pooling == "mean" ? kernels::Pooling::Mean : kernels::Pooling::Cls);

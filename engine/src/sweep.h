@@ -19,6 +19,7 @@ struct SweepInput {
   std::vector<int> exit_layers;             // [E] 1-based, increasing
   std::vector<kernels::Pooling> pooling;    // [E]
   int hidden = 0, ffn = 0;                  // for the FLOPs formula
+  int projected_embedding = 0;              // e of a projected embedding (ELECTRA), else 0
   std::vector<float> temperatures;          // [E]
   std::vector<int> num_tokens;              // [N]
   std::vector<int> gold;                    // [N] label indices

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "engine/src/bpe_tokenizer.h"
 #include "engine/src/sentencepiece_tokenizer.h"
 #include "engine/src/wordpiece.h"
 
@@ -32,6 +33,49 @@ std::optional<bool> opt_bool(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+namespace {
+
+std::unique_ptr<Tokenizer> wordpiece_from_tokenizer_json(const nlohmann::json& j, const std::string& path) {
+  std::vector<std::string> vocab(j["model"]["vocab"].size());
+  for (auto& [tok, id] : j["model"]["vocab"].items()) {
+    const auto i = id.get<int64_t>();
+    if (i < 0 || i >= static_cast<int64_t>(vocab.size())) throw std::runtime_error(path + ": vocab id out of range");
+    vocab[static_cast<size_t>(i)] = tok;
+  }
+  WordPieceOptions o;
+  const auto& n = j.value("normalizer", nlohmann::json::object());
+  if (n.is_object()) {
+    o.lower_case = opt_bool(n, "lowercase").value_or(true);
+    o.strip_accents = opt_bool(n, "strip_accents");
+    o.tokenize_chinese_chars = opt_bool(n, "handle_chinese_chars").value_or(true);
+  }
+  o.max_chars_per_word = j["model"].value("max_input_chars_per_word", 100);
+  return std::make_unique<WordPieceTokenizer>(std::move(vocab), o, path);
+}
+
+// sentencepiece.bpe.model is the file name fairseq-derived tokenizers use; only XLM-R's id
+// mapping is implemented, so the directory must say it is XLM-R.
+bool says_xlm_roberta(const fs::path& dir) {
+  const auto tcfg = read_json_or_empty(dir / "tokenizer_config.json");
+  const std::string cls = tcfg.is_object() ? tcfg.value("tokenizer_class", "") : "";
+  if (cls.rfind("XLMRobertaTokenizer", 0) == 0) return true;
+  const auto cfg = read_json_or_empty(dir / "config.json");
+  return cfg.is_object() && cfg.value("model_type", "") == "xlm-roberta";
+}
+
+}  // namespace
+
+std::vector<int32_t> Tokenizer::with_specials(int32_t first, const std::vector<int32_t>& pieces, int32_t last,
+                                              int max_length) {
+  const size_t n = std::min(pieces.size(), static_cast<size_t>(std::max(max_length, 2) - 2));
+  std::vector<int32_t> ids;
+  ids.reserve(n + 2);
+  ids.push_back(first);
+  ids.insert(ids.end(), pieces.begin(), pieces.begin() + static_cast<std::ptrdiff_t>(n));
+  ids.push_back(last);
+  return ids;
+}
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
   const fs::path dir(model_dir);
   if (fs::exists(dir / "vocab.txt")) {
@@ -43,30 +87,34 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
     const std::string path = (dir / "vocab.txt").string();
     return std::make_unique<WordPieceTokenizer>(read_vocab_txt(path), o, path);
   }
+  if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) {
+    const std::string source = (dir / "vocab.json").string();
+    return std::make_unique<ByteLevelBpeTokenizer>(
+        read_bpe_files(source, (dir / "merges.txt").string(), (dir / "tokenizer_config.json").string()), source);
+  }
+  if (fs::exists(dir / "sentencepiece.bpe.model")) {
+    const std::string path = (dir / "sentencepiece.bpe.model").string();
+    if (!says_xlm_roberta(dir))
+      throw std::runtime_error(path + ": only XLM-RoBERTa's sentencepiece.bpe.model is supported (config.json model_type "
+                                      "xlm-roberta or tokenizer_config.json tokenizer_class XLMRobertaTokenizer)");
+    return std::make_unique<SentencePieceTokenizer>(path, SentencePieceIds::XlmRoberta);
+  }
+  std::string json_type;
   if (fs::exists(dir / "tokenizer.json")) {
     const std::string path = (dir / "tokenizer.json").string();
     const auto j = read_json_or_empty(path);
-    if (!j.contains("model") || j["model"].value("type", "") != "WordPiece")
-      throw std::runtime_error(path + ": only WordPiece tokenizer.json files are supported (add vocab.txt or spiece.model)");
-    std::vector<std::string> vocab(j["model"]["vocab"].size());
-    for (auto& [tok, id] : j["model"]["vocab"].items()) {
-      const auto i = id.get<int64_t>();
-      if (i < 0 || i >= static_cast<int64_t>(vocab.size())) throw std::runtime_error(path + ": vocab id out of range");
-      vocab[static_cast<size_t>(i)] = tok;
-    }
-    WordPieceOptions o;
-    const auto& n = j.value("normalizer", nlohmann::json::object());
-    if (n.is_object()) {
-      o.lower_case = opt_bool(n, "lowercase").value_or(true);
-      o.strip_accents = opt_bool(n, "strip_accents");
-      o.tokenize_chinese_chars = opt_bool(n, "handle_chinese_chars").value_or(true);
-    }
-    o.max_chars_per_word = j["model"].value("max_input_chars_per_word", 100);
-    return std::make_unique<WordPieceTokenizer>(std::move(vocab), o, path);
+    json_type = j.contains("model") && j["model"].is_object() ? j["model"].value("type", "") : "";
+    if (json_type == "WordPiece") return wordpiece_from_tokenizer_json(j, path);
+    if (json_type == "BPE") return std::make_unique<ByteLevelBpeTokenizer>(read_bpe_tokenizer_json(j, path), path);
   }
   if (fs::exists(dir / "spiece.model"))
     return std::make_unique<SentencePieceTokenizer>((dir / "spiece.model").string());
-  throw std::runtime_error(model_dir + ": no tokenizer found (expected vocab.txt, tokenizer.json or spiece.model)");
+  if (!json_type.empty())
+    throw std::runtime_error((dir / "tokenizer.json").string() + ": a " + json_type +
+                             " tokenizer.json is not supported (WordPiece and byte-level BPE are; add the model's "
+                             "vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spiece.model)");
+  throw std::runtime_error(model_dir + ": no tokenizer found (expected vocab.txt, vocab.json + merges.txt, "
+                                       "sentencepiece.bpe.model, tokenizer.json or spiece.model)");
 }
 
 }  // namespace offramp::engine

@@ -246,11 +246,7 @@ std::vector<int32_t> WordPieceTokenizer::encode_pieces(std::string_view text, si
 }
 
 std::vector<int32_t> WordPieceTokenizer::encode(std::string_view text, int max_length) const {
-  std::vector<int32_t> ids{cls_};
-  const auto pieces = encode_pieces(text, static_cast<size_t>(std::max(max_length, 2) - 2));
-  ids.insert(ids.end(), pieces.begin(), pieces.end());
-  ids.push_back(sep_);
-  return ids;
+  return with_specials(cls_, encode_pieces(text, static_cast<size_t>(std::max(max_length, 2) - 2)), sep_, max_length);
 }
 
 }  // namespace offramp::engine

@@ -80,7 +80,8 @@ TEST_P(CudaFamily, TaskHeadGivesHuggingFacesLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, CudaFamily,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra"),
+                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
+                                           "electra-projected"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <cmath>
@@ -41,7 +42,9 @@ TEST_P(FamilyGolden, HiddenStatesMatchHuggingFaceAtEveryLayer) {
     SCOPED_TRACE(GetParam() + "/" + variant);
     const std::string ck = dir + "/" + variant;
     const models::BertConfig c = models::load_bert_config(ck + "/config.json");
-    EXPECT_EQ(c.family->name, GetParam());
+    // electra-projected: ELECTRA with embedding_size 16 < hidden 32 (embeddings_project).
+    EXPECT_EQ(c.family->name, GetParam() == "electra-projected" ? "electra" : GetParam());
+    EXPECT_EQ(c.projects_embeddings(), GetParam() == "electra-projected");
     models::BertWeights w = models::load_bert_weights(ck + "/model.safetensors", c);
     engine::use_cpu_weight_layout(w, c);
     ASSERT_EQ(g.tensors, uint32_t(c.layers + 1));
@@ -69,7 +72,8 @@ TEST_P(FamilyGolden, HiddenStatesMatchHuggingFaceAtEveryLayer) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, FamilyGolden,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra"),
+                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
+                                           "electra-projected"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');
@@ -109,19 +113,24 @@ TEST_P(FamilyGolden, TaskHeadGivesHuggingFacesLogits) {
   EXPECT_FALSE(models::load_task_head(dir + "/bare/config.json", bare, m.config).has_value());
 }
 
-// The whole library path for the families with WordPiece vocabularies: Classifier::load on
-// the task checkpoint (no offramp.json), HF's token ids and logits for real sentences.
+// The whole library path: Classifier::load on the task checkpoint (no offramp.json) with its
+// own tokenizer (WordPiece; byte-level BPE for RoBERTa; sentencepiece with fairseq ids for
+// XLM-R), HF's token ids and logits for real sentences.
 TEST(FamilyGoldenLibrary, TaskCheckpointsClassifyThroughTheLibrary) {
-  for (const std::string family : {"bert", "distilbert", "electra"}) {
+  const std::map<std::string, std::string> activation = {{"bert", "tanh"}, {"distilbert", "relu"}, {"roberta", "tanh"},
+                                                         {"xlm-roberta", "tanh"}, {"electra", "gelu"},
+                                                         {"electra-projected", "gelu"}};
+  for (const auto& [family, act] : activation) {
     SCOPED_TRACE(family);
     const auto golden = nlohmann::json::parse(std::ifstream(family_dir(family) + "/logits.json"));
     const auto clf = Classifier::load(family_dir(family) + "/task", {.device = Device::Cpu});
-    EXPECT_EQ(clf.info().architecture, family);
+    EXPECT_EQ(clf.info().architecture, family == "electra-projected" ? "electra" : family);
     EXPECT_EQ(clf.info().labels, (std::vector<std::string>{"neg", "pos", "neutral"}));
     ASSERT_EQ(clf.info().exits.size(), 1u);  // the checkpoint's own head, after the last layer
     EXPECT_EQ(clf.info().exits[0].layer, clf.info().layers);
     EXPECT_TRUE(clf.info().exits[0].checkpoint_head);
-    EXPECT_EQ(clf.info().exits[0].activation, family == "bert" ? "tanh" : family == "distilbert" ? "relu" : "gelu");
+    EXPECT_EQ(clf.info().exits[0].activation, act);
+    EXPECT_EQ(clf.info().embedding_size, family == "electra-projected" ? 16 : clf.info().hidden);
     ASSERT_FALSE(golden["texts"].empty());
     for (const auto& t : golden["texts"]) {
       const std::string text = t["text"];

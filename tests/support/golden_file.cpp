@@ -17,6 +17,21 @@ T read_pod(std::ifstream& in, const std::string& path) {
 }
 }  // namespace
 
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::vector<nlohmann::json> rows;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    try {
+      rows.push_back(nlohmann::json::parse(line));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": " + e.what());
+    }
+  }
+  return rows;
+}
+
 GoldenFile read_golden(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct GoldenFile {
 
 // Throws std::runtime_error naming the file on a bad magic, version or a truncated file.
 GoldenFile read_golden(const std::string& path);
+
+// One JSON value per line (the tokenizer fixtures); throws naming the file and line.
+std::vector<nlohmann::json> read_jsonl(const std::string& path);
 
 // ||got - want|| / ||want|| over one row of n values.
 double relative_error(const float* got, const float* want, size_t n);

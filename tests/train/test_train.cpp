@@ -166,3 +166,63 @@ TEST(Train, BadInputIsAClearError) {
                "give --init");
   EXPECT_FALSE(fs::exists(d.dir + "/m1/offramp.json"));
 }
+
+// DeeBERT's second stage on Hugging Face *ForSequenceClassification checkpoints (the random
+// family fixtures of tests/golden/families): the new exit trains, the checkpoint's own head stays
+// the final exit, and the full-depth logits are the original model's to the bit.
+class KeepHead : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
+  Data d(std::string("train_keep_head_") + GetParam());
+  const std::string ckpt = offramp::test::repo_dir() + "/tests/golden/families/" + GetParam() + "/task";
+  // The checkpoint's labels are neg/pos/neutral (id2label).
+  auto relabel = [&](const std::string& path, size_t n) {
+    const auto rows = offramp::test::read_tsv(offramp::test::repo_dir() + "/data/fine_foods/" + path);
+    std::ofstream out(d.dir + "/" + path);
+    for (size_t i = 0; i < n; ++i) out << (rows[i].first == "great" ? "pos" : "neg") << "\t" << rows[i].second << "\n";
+    return d.dir + "/" + path;
+  };
+  const std::string train = relabel("train.tsv", 160), dev = relabel("dev.tsv", 40);
+  const std::string out = d.dir + "/model";
+  const std::string args = std::string(OFFRAMP_TRAIN) + " --init " + ckpt + " --keep-head --train " + train + " --dev " +
+                           dev + " --max-length 40 --batch-size 16 --lr 5e-3 --threads 1 --offramp " + OFFRAMP_CLI;
+  const auto r = offramp::test::run_command(args + " --out " + out + " --epochs 3");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto log = nlohmann::json::parse(std::ifstream(out + "/train_log.json"));
+  const auto& epochs = log["epochs"];
+  ASSERT_EQ(epochs.size(), 4u);
+  EXPECT_LT(epochs[3]["train_loss"].get<double>(), epochs[1]["train_loss"].get<double>()) << "the new exit learns";
+  EXPECT_EQ(log["labels"], nlohmann::json({"neg", "pos", "neutral"}));
+
+  const auto original = offramp::Classifier::load(ckpt, {.device = offramp::Device::Cpu});
+  const auto extended = offramp::Classifier::load(out, {.device = offramp::Device::Cpu});
+  ASSERT_EQ(original.info().exits.size(), 1u);
+  ASSERT_EQ(extended.info().exits.size(), 2u);  // the new exit after layer 1, the kept head after layer 2
+  EXPECT_EQ(extended.info().exits[0].layer, 1);
+  EXPECT_EQ(extended.info().exits[1].layer, 2);
+  EXPECT_EQ(extended.info().exits[1].activation, original.info().exits[0].activation);
+  EXPECT_EQ(extended.info().labels, original.info().labels);
+  std::vector<std::string> texts;
+  for (const auto& [label, text] : offramp::test::read_tsv(dev)) texts.push_back(text);
+  const auto before = original.trace_exits(texts), after = extended.trace_exits(texts);
+  ASSERT_EQ(before.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_EQ(after[i].logits.size(), 2u);
+    EXPECT_EQ(after[i].logits[1], before[i].logits[0]) << "full-depth logits moved for dev text " << i;
+  }
+  // The new exit's logits are the trained head's, not a copy of the final one.
+  EXPECT_NE(after[0].logits[0], after[0].logits[1]);
+
+  // The kept head owns the last layer; a bare encoder has no head to keep.
+  const auto last = offramp::test::run_command(args + " --out " + d.dir + "/m2 --exits 2");
+  EXPECT_EQ(last.rc, 1);
+  EXPECT_NE(last.err.find("--exits: layer 2 outside 1..1 (with --keep-head the checkpoint's head is the exit after layer 2)"),
+            std::string::npos) << last.err;
+  std::string bare = args;
+  bare.replace(bare.find(ckpt), ckpt.size(), offramp::test::repo_dir() + "/tests/golden/families/" + GetParam() + "/bare");
+  const auto no_head = offramp::test::run_command(bare + " --out " + d.dir + "/m3");
+  EXPECT_EQ(no_head.rc, 1);
+  EXPECT_NE(no_head.err.find("--keep-head needs a *ForSequenceClassification checkpoint"), std::string::npos) << no_head.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, KeepHead, ::testing::Values("bert", "distilbert", "electra"));

@@ -31,7 +31,9 @@ ExitPlan two_exits() {
   models::OfframpConfig oc;
   oc.labels = {"a", "b"};
   oc.exits = {{1, kernels::Pooling::Cls, 1.0f}, {3, kernels::Pooling::Mean, 2.0f}};
-  return exit_plan(8, 16, oc);
+  models::BertConfig c;
+  c.hidden = 8, c.ffn = 16;
+  return exit_plan(c, oc);
 }
 
 }  // namespace

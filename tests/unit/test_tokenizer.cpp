@@ -11,6 +11,7 @@
 #include "engine/src/tokenizer.h"
 #include "engine/src/utf8.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/golden_file.h"
 
 using namespace offramp;
 namespace fs = std::filesystem;
@@ -22,15 +23,6 @@ const engine::Tokenizer& minilm_tokenizer() {
   return *tok;
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
-
 std::string ids_str(const std::vector<int32_t>& ids) {
   std::string s;
   for (auto i : ids) s += std::to_string(i) + " ";
@@ -40,7 +32,7 @@ std::string ids_str(const std::vector<int32_t>& ids) {
 }  // namespace
 
 TEST(WordPiece, MatchesHuggingFaceOnEveryFineFoodsText) {
-  const auto golden = read_jsonl(test::repo_dir() + "/tests/golden/wordpiece_fine_foods.jsonl");
+  const auto golden = test::read_jsonl(test::repo_dir() + "/tests/golden/wordpiece_fine_foods.jsonl");
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> splits;
   for (const char* s : {"train", "dev", "test"})
     splits[s] = test::read_tsv(test::repo_dir() + "/data/fine_foods/" + s + ".tsv");
@@ -57,7 +49,7 @@ TEST(WordPiece, MatchesHuggingFaceOnEveryFineFoodsText) {
 }
 
 TEST(WordPiece, MatchesHuggingFaceOnHardCases) {
-  const auto golden = read_jsonl(test::repo_dir() + "/tests/golden/tokenizer_hard_cases.jsonl");
+  const auto golden = test::read_jsonl(test::repo_dir() + "/tests/golden/tokenizer_hard_cases.jsonl");
   ASSERT_GE(golden.size(), 40u);
   for (const auto& g : golden) {
     const auto ids = minilm_tokenizer().encode(g["text"].get<std::string>(), 512);

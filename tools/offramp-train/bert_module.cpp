@@ -61,11 +61,13 @@ torch::Tensor ExitHeadImpl::forward(const torch::Tensor& x, const torch::Tensor&
 EarlyExitBertImpl::EarlyExitBertImpl(const models::BertConfig& c, const std::vector<models::ExitSpec>& ex,
                                      int labels, double dropout)
     : config(c), exits(ex) {
-  word = register_module("word", nn::Embedding(c.vocab_size, c.hidden));
-  position = register_module("position", nn::Embedding(c.max_position, c.hidden));
+  const int e = c.embedding_width();  // ELECTRA-small: narrower than hidden, projected up
+  word = register_module("word", nn::Embedding(c.vocab_size, e));
+  position = register_module("position", nn::Embedding(c.max_position, e));
   // A family without token types (DistilBERT) never adds this table (forward).
-  token_type = register_module("token_type", nn::Embedding(std::max(c.type_vocab_size, 1), c.hidden));
-  emb_ln = register_module("emb_ln", nn::LayerNorm(nn::LayerNormOptions({c.hidden}).eps(c.layer_norm_eps)));
+  token_type = register_module("token_type", nn::Embedding(std::max(c.type_vocab_size, 1), e));
+  emb_ln = register_module("emb_ln", nn::LayerNorm(nn::LayerNormOptions({e}).eps(c.layer_norm_eps)));
+  if (c.projects_embeddings()) emb_project = register_module("emb_project", nn::Linear(e, c.hidden));
   emb_drop = register_module("emb_drop", nn::Dropout(dropout));
   layers = register_module("layers", nn::ModuleList());
   for (int l = 0; l < c.layers; ++l) layers->push_back(BertLayer(c, dropout));
@@ -81,6 +83,7 @@ std::vector<torch::Tensor> EarlyExitBertImpl::forward(const torch::Tensor& ids, 
   auto x = word(ids) + position(pos);
   if (config.family->has_token_types()) x = x + token_type(torch::zeros_like(ids));
   x = emb_drop(emb_ln(x));
+  if (config.projects_embeddings()) x = emb_project(x);  // [B, T, e] -> [B, T, h], as HF's ElectraModel
   // [B, T] -> [B, 1, 1, T]: padded keys get a large negative score.
   const auto mask_bias = ((1.0 - mask) * -1e9).unsqueeze(1).unsqueeze(1);
   std::vector<torch::Tensor> out;
@@ -107,6 +110,8 @@ std::vector<std::pair<std::string, torch::Tensor>> EarlyExitBertImpl::encoder_pa
       case T::TokenType: v = token_type->weight; break;
       case T::EmbNormGamma: v = emb_ln->weight; break;
       case T::EmbNormBeta: v = emb_ln->bias; break;
+      case T::EmbProjectW: v = emb_project->weight; break;
+      case T::EmbProjectB: v = emb_project->bias; break;
       case T::QueryW: v = L->query->weight; break;
       case T::QueryB: v = L->query->bias; break;
       case T::KeyW: v = L->key->weight; break;

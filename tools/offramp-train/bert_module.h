@@ -55,6 +55,7 @@ struct EarlyExitBertImpl : torch::nn::Module {
   std::vector<models::ExitSpec> exits;
   torch::nn::Embedding word{nullptr}, position{nullptr}, token_type{nullptr};
   torch::nn::LayerNorm emb_ln{nullptr};
+  torch::nn::Linear emb_project{nullptr};  // only where embedding_size != hidden (ELECTRA)
   torch::nn::Dropout emb_drop{nullptr};
   torch::nn::ModuleList layers, heads;
 };

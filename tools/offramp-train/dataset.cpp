@@ -91,7 +91,7 @@ Dataset load_dataset(const std::string& tsv_path, const std::vector<std::string>
       std::string known;
       for (const auto& k : labels) known += (known.empty() ? "" : ", ") + k;
       throw std::runtime_error(tsv_path + ":" + std::to_string(l.line_no) + ": unknown label '" + l.label +
-                               "' (the training file's labels: " + known + ")");
+                               "' (the model's labels: " + known + ")");
     }
     d.examples.push_back({{}, static_cast<int64_t>(it - labels.begin()), l.line_no});
   }

@@ -28,6 +28,12 @@ int main(int argc, char** argv) {
   app.add_option("--pooling", pooling, "Head pooling: cls or mean")->check(CLI::IsMember({"cls", "mean"}))->capture_default_str();
   app.add_option("--loss-weights", o.loss_weights, "Per-exit loss weights, comma-separated (default: all 1)")->delimiter(',');
   app.add_flag("--freeze-backbone", o.freeze_backbone, "Train the exit heads only");
+  app.add_flag("--keep-head", o.keep_head,
+               "Add exits to a finished classifier (DeeBERT's second stage): --init's own *ForSequenceClassification "
+               "head stays the final exit; it and the backbone are frozen and only the --exits heads (default: every "
+               "layer but the last) train, so full-depth predictions stay the checkpoint's. The training labels must "
+               "be the checkpoint's id2label names")
+      ->needs(init);
   app.add_option("--epochs", o.epochs, "Epochs")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--batch-size", o.batch_size, "Inputs per step")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--max-length", o.max_length, "Truncate inputs to this many tokens")->check(CLI::Range(2, 1 << 16))->capture_default_str();
@@ -48,6 +54,7 @@ int main(int argc, char** argv) {
   app.footer("Examples:\n"
              "  offramp-train --init .cache/models/all-minilm-l6-v2 --train data/fine_foods/train.tsv \\\n"
              "                --dev data/fine_foods/dev.tsv --out out/fine-foods-minilm\n"
+             "  offramp-train --init my-distilbert-sst2 --keep-head --exits 2,4 --train ... --dev ... --out ...\n"
              "  offramp-train --config tiny.json --tokenizer spm/ --train ... --dev ... --out ... --lr 1e-3 --epochs 20\n"
              "Ctrl-C saves OUT/checkpoint; rerun the same command with --resume OUT/checkpoint to continue.");
   CLI11_PARSE(app, argc, argv);

@@ -36,12 +36,16 @@ EarlyExitBert load_model_dir(const std::string& dir, models::OfframpConfig* oc_o
 }
 
 void save_model_dir(const std::string& out_dir, EarlyExitBert& model, const std::string& config_json,
-                    const std::string& tokenizer_dir, const models::OfframpConfig& oc) {
+                    const std::string& tokenizer_dir, const models::OfframpConfig& oc, const KeptHead* kept) {
   const fs::path out(out_dir);
   fs::create_directories(out);
-  std::vector<models::NamedTensor> enc;
-  for (const auto& [name, t] : model->encoder_parameters()) enc.push_back({name, t.sizes().vec(), values(t)});
-  models::write_safetensors((out / "model.safetensors").string(), enc);
+  if (kept) {
+    copy_atomic(kept->checkpoint, out / "model.safetensors");
+  } else {
+    std::vector<models::NamedTensor> enc;
+    for (const auto& [name, t] : model->encoder_parameters()) enc.push_back({name, t.sizes().vec(), values(t)});
+    models::write_safetensors((out / "model.safetensors").string(), enc);
+  }
 
   std::vector<models::ExitHeadParams> heads;
   for (auto& m : *model->heads) {
@@ -49,10 +53,12 @@ void save_model_dir(const std::string& out_dir, EarlyExitBert& model, const std:
     heads.push_back({values(h->dense->weight), values(h->dense->bias), values(h->classifier->weight),
                      values(h->classifier->bias)});
   }
+  if (kept) heads.push_back(kept->head.params);
   models::save_exit_heads((out / "exits.safetensors").string(), heads, model->config.hidden,
                           static_cast<int>(oc.labels.size()));
   if (fs::absolute(config_json) != fs::absolute(out / "config.json")) copy_atomic(config_json, out / "config.json");
-  for (const char* f : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json", "spiece.model"}) {
+  for (const char* f : {"vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer_config.json",
+                        "tokenizer.json", "special_tokens_map.json", "spiece.model"}) {
     const fs::path src = fs::path(tokenizer_dir) / f;
     if (fs::exists(src) && fs::absolute(src) != fs::absolute(out / f)) copy_atomic(src, out / f);
   }

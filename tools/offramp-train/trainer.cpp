@@ -9,11 +9,14 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "models/bert_config.h"
 #include "models/exit_heads.h"
+#include "models/safetensors.h"
+#include "models/task_head.h"
 #include "tools/offramp-train/bert_module.h"
 #include "tools/offramp-train/dataset.h"
 #include "tools/offramp-train/model_io.h"
@@ -117,7 +120,8 @@ class Progress {
 nlohmann::json options_json(const TrainOptions& o) {
   return {{"train", o.train_tsv}, {"dev", o.dev_tsv}, {"init", o.init_dir}, {"config", o.config_json},
           {"tokenizer", o.tokenizer_dir}, {"exits", o.exit_layers}, {"pooling", models::pooling_name(o.pooling)},
-          {"loss_weights", o.loss_weights}, {"freeze_backbone", o.freeze_backbone}, {"epochs", o.epochs},
+          {"loss_weights", o.loss_weights}, {"freeze_backbone", o.freeze_backbone}, {"keep_head", o.keep_head},
+          {"epochs", o.epochs},
           {"batch_size", o.batch_size}, {"max_length", o.max_length}, {"lr", o.lr}, {"warmup", o.warmup},
           {"weight_decay", o.weight_decay}, {"clip", o.clip}, {"dropout", o.dropout}, {"seed", o.seed},
           {"select", o.select}, {"max_steps", o.max_steps}};
@@ -136,14 +140,29 @@ int run_training(const TrainOptions& o) {
   if (!scratch && !fs::exists(fs::path(o.init_dir) / "model.safetensors"))
     throw std::runtime_error(o.init_dir + "/model.safetensors: missing (--init needs an HF checkpoint directory)");
 
+  // --keep-head: the checkpoint's own head is the final exit and is not trained.
+  std::optional<KeptHead> kept;
+  if (o.keep_head) {
+    const std::string weights = (fs::path(o.init_dir) / "model.safetensors").string();
+    auto head = models::load_task_head(config_json, models::SafetensorsFile::open(weights), cfg);
+    if (!head)
+      throw std::runtime_error(o.init_dir + ": --keep-head needs a *ForSequenceClassification checkpoint; this one "
+                               "has no classification head (" + cfg.family->task_head.out_w + ")");
+    kept = KeptHead{std::move(*head), weights};
+  }
+  const int last_trained = kept ? cfg.layers - 1 : cfg.layers;  // the kept head owns the last layer
+
   // Exits.
   std::vector<models::ExitSpec> exits;
   if (o.exit_layers.empty())
-    for (int l = 1; l <= cfg.layers; ++l) exits.push_back({l, o.pooling, 1.0f});
+    for (int l = 1; l <= last_trained; ++l) exits.push_back({l, o.pooling, 1.0f});
   else
     for (int l : o.exit_layers) {
-      if (l < 1 || l > cfg.layers)
-        throw std::runtime_error("--exits: layer " + std::to_string(l) + " outside 1.." + std::to_string(cfg.layers));
+      if (l < 1 || l > last_trained)
+        throw std::runtime_error("--exits: layer " + std::to_string(l) + " outside 1.." + std::to_string(last_trained) +
+                                 (kept ? " (with --keep-head the checkpoint's head is the exit after layer " +
+                                             std::to_string(cfg.layers) + ")"
+                                       : ""));
       if (!exits.empty() && l <= exits.back().layer) throw std::runtime_error("--exits: layers must be increasing");
       exits.push_back({l, o.pooling, 1.0f});
     }
@@ -153,8 +172,11 @@ int run_training(const TrainOptions& o) {
     throw std::runtime_error("--loss-weights has " + std::to_string(weights.size()) + " values for " +
                              std::to_string(exits.size()) + " exits");
 
-  // Data (everything is checked before training starts).
-  const auto labels = read_labels(o.train_tsv);
+  if (exits.empty()) throw std::runtime_error("--keep-head: a 1-layer model has no earlier layer to add an exit to");
+
+  // Data (everything is checked before training starts). A kept head fixes the labels and
+  // their order (id2label); the data must use those names.
+  const auto labels = kept ? kept->head.labels : read_labels(o.train_tsv);
   const std::string cli = o.offramp_cli.empty() ? find_offramp_cli() : o.offramp_cli;
   std::cerr << "tokenizing " << o.train_tsv << " and " << o.dev_tsv << " with " << cli << "\n";
   const Dataset train = load_dataset(o.train_tsv, labels, cli, tokenizer_dir, o.max_length);
@@ -176,7 +198,7 @@ int run_training(const TrainOptions& o) {
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters()) {
     const bool is_head = p.key().rfind("heads.", 0) == 0;
-    if (o.freeze_backbone && !is_head) {
+    if ((o.freeze_backbone || kept) && !is_head) {
       p.value().set_requires_grad(false);
       continue;
     }
@@ -203,6 +225,7 @@ int run_training(const TrainOptions& o) {
   oc.labels = labels;
   oc.max_length = o.max_length;
   oc.exits = exits;
+  if (kept) oc.exits.push_back(kept->head.exit);
   const fs::path out(o.out_dir), ckpt = out / "checkpoint";
   fs::create_directories(out);
   nlohmann::json log = {{"options", options_json(o)}, {"labels", labels}, {"epochs", nlohmann::json::array()},
@@ -296,7 +319,7 @@ int run_training(const TrainOptions& o) {
     if (improved) {
       best = score;
       best_epoch = epoch;
-      save_model_dir(o.out_dir, model, config_json, tokenizer_dir, oc);
+      save_model_dir(o.out_dir, model, config_json, tokenizer_dir, oc, kept ? &*kept : nullptr);
       if (!o.dump_logits.empty()) {
         std::string text;
         for (size_t i = 0; i < dev.examples.size(); ++i)

@@ -1,7 +1,8 @@
 // Joint fine-tuning of a BERT-family encoder and its exit heads on the (weighted) sum of the
 // heads' cross-entropy losses (Schwartz et al. 2020): AdamW, linear warm-up then linear
 // decay, gradient clipping, dev evaluation per epoch, the best epoch saved as an Offramp
-// model directory, Ctrl-C -> checkpoint that --resume continues.
+// model directory, Ctrl-C -> checkpoint that --resume continues. With keep_head, exits are
+// added to a finished classifier instead (DeeBERT's two-stage training, Xin et al. 2020).
 #pragma once
 
 #include <string>
@@ -19,6 +20,9 @@ struct TrainOptions {
   kernels::Pooling pooling = kernels::Pooling::Mean;
   std::vector<double> loss_weights;         // per exit; empty = all 1
   bool freeze_backbone = false;
+  // DeeBERT's second stage: --init's own classification head stays the final exit, it and the
+  // backbone frozen; only the earlier exits train, so full-depth predictions do not change.
+  bool keep_head = false;
   int epochs = 3, batch_size = 32, max_length = 128, threads = 0;
   double lr = 5e-5, warmup = 0.1, weight_decay = 0.01, clip = 1.0, dropout = -1;  // -1: config's
   uint64_t seed = 42;

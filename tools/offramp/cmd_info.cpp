@@ -33,6 +33,7 @@ Run add_info(CLI::App& app) {
                           {"architecture", i.architecture},
                           {"layers", i.layers},
                           {"hidden", i.hidden},
+                          {"embedding_size", i.embedding_size},
                           {"heads", i.heads},
                           {"ffn", i.ffn},
                           {"vocab_size", i.vocab_size},
@@ -52,6 +53,9 @@ Run add_info(CLI::App& app) {
     std::cout << "model         " << i.path << "\n"
               << "architecture  " << i.architecture << ": " << i.layers << " layers, hidden "
               << i.hidden << ", " << i.heads << " heads, ffn " << i.ffn << ", " << i.activation
+              << (i.embedding_size != i.hidden
+                      ? ", embeddings " + std::to_string(i.embedding_size) + " projected to " + std::to_string(i.hidden)
+                      : std::string())
               << "\n"
               << "tokenizer     " << i.tokenizer << ", vocabulary " << i.vocab_size
               << ", max_length " << i.max_length << " (model limit " << i.max_position << ")\n"

@@ -104,8 +104,9 @@ struct ModelInfo {
   std::string path;
   std::string architecture;  // config.json model_type
   int layers, hidden, heads, ffn, vocab_size, max_position;
+  int embedding_size;        // == hidden, except ELECTRA's projected embeddings (e.g. 128 -> 256)
   std::string activation;
-  std::string tokenizer;     // "wordpiece" or "sentencepiece"
+  std::string tokenizer;     // "wordpiece", "byte-level BPE", "sentencepiece", "sentencepiece (XLM-R ids)"
   int max_length;
   size_t parameters;         // encoder + exit heads
   std::vector<ExitInfo> exits;  // empty for a plain HF checkpoint
