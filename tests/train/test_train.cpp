@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -186,7 +187,7 @@ TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
   const std::string out = d.dir + "/model";
   const std::string args = std::string(OFFRAMP_TRAIN) + " --init " + ckpt + " --keep-head --train " + train + " --dev " +
                            dev + " --max-length 40 --batch-size 16 --lr 5e-3 --threads 1 --offramp " + OFFRAMP_CLI;
-  const auto r = offramp::test::run_command(args + " --out " + out + " --epochs 3");
+  const auto r = offramp::test::run_command(args + " --out " + out + " --epochs 3 --dump-logits " + d.dir + "/dump.jsonl");
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto log = nlohmann::json::parse(std::ifstream(out + "/train_log.json"));
   const auto& epochs = log["epochs"];
@@ -210,8 +211,21 @@ TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
     ASSERT_EQ(after[i].logits.size(), 2u);
     EXPECT_EQ(after[i].logits[1], before[i].logits[0]) << "full-depth logits moved for dev text " << i;
   }
-  // The new exit's logits are the trained head's, not a copy of the final one.
+  // The new exit's logits are the trained head's, not a copy of the final one, and the engine
+  // computes them as LibTorch did in training (the family's positions, token types, projection).
   EXPECT_NE(after[0].logits[0], after[0].logits[1]);
+  std::ifstream dump(d.dir + "/dump.jsonl");
+  double worst = 0;
+  size_t i = 0;
+  for (std::string line; std::getline(dump, line); ++i) {
+    const auto want = nlohmann::json::parse(line)["logits"][0].get<std::vector<float>>();
+    ASSERT_LT(i, after.size());
+    ASSERT_EQ(want.size(), after[i].logits[0].size());
+    for (size_t k = 0; k < want.size(); ++k)
+      worst = std::max(worst, std::abs(static_cast<double>(after[i].logits[0][k]) - want[k]));
+  }
+  EXPECT_EQ(i, texts.size());
+  EXPECT_LT(worst, 1e-4) << "engine vs LibTorch, the new exit";
 
   // The kept head owns the last layer; a bare encoder has no head to keep.
   const auto last = offramp::test::run_command(args + " --out " + d.dir + "/m2 --exits 2");
@@ -225,4 +239,10 @@ TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
   EXPECT_NE(no_head.err.find("--keep-head needs a *ForSequenceClassification checkpoint"), std::string::npos) << no_head.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, KeepHead, ::testing::Values("bert", "distilbert", "electra"));
+INSTANTIATE_TEST_SUITE_P(Families, KeepHead,
+                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra", "electra-projected"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
