@@ -130,7 +130,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   unk_ = need("[UNK]");
   for (const char* tok : {"[CLS]", "[SEP]", "[UNK]", "[PAD]", "[MASK]"}) {
     auto it = ids_.find(tok);
-    if (it != ids_.end()) specials_.emplace_back(decode_utf8_lossy(tok), it->second);
+    if (it != ids_.end()) specials_.push_back({tok, it->second});
   }
 }
 
@@ -207,40 +207,99 @@ void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int32
   }
 }
 
-std::vector<int32_t> WordPieceTokenizer::encode_pieces(std::string_view text, size_t limit) const {
-  const std::u32string all = decode_utf8_lossy(text);
-  std::vector<int32_t> ids;
-  std::vector<std::u32string> words;
-  // Special tokens typed in the text keep their ids (HF splits them out before anything else).
-  size_t pos = 0;
-  while (pos <= all.size() && ids.size() < limit) {
-    size_t next = std::u32string::npos;
-    int32_t special = -1;
-    size_t special_len = 0;
-    for (const auto& [tok, id] : specials_) {
-      const size_t at = all.find(tok, pos);
-      if (at < next) next = at, special = id, special_len = tok.size();
-    }
-    const size_t seg_end = next == std::u32string::npos ? all.size() : next;
-    // Tokenize the plain segment in chunks of whole words, so a 1 MB text stops as soon as
-    // `limit` pieces exist instead of tokenizing everything and truncating.
-    std::u32string_view seg = std::u32string_view(all).substr(pos, seg_end - pos);
-    constexpr size_t kChunk = 4096;
-    while (!seg.empty() && ids.size() < limit) {
-      size_t cut = std::min(seg.size(), kChunk);
-      while (cut < seg.size() && !is_whitespace(seg[cut])) ++cut;  // whole words
-      words.clear();
-      basic_tokens(seg.substr(0, cut), words);
-      for (const auto& w : words) {
-        wordpiece(w, ids);
-        if (ids.size() >= limit) break;
-      }
-      seg.remove_prefix(cut);
-    }
-    if (next == std::u32string::npos) break;
-    if (ids.size() < limit) ids.push_back(special);
-    pos = next + special_len;
+namespace {
+// BERT whitespace bytes (\v and \f are controls, which cleaning deletes, so they join words).
+bool bert_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+}  // namespace
+
+// Where a run of text may be cut so that the basic tokenizer gives the same words on both sides
+// as on the whole: before BERT whitespace, or after a character that always ends a word
+// (whitespace, punctuation, CJK). The last such cut in (from, limit), or npos.
+size_t WordPieceTokenizer::find_cut(std::string_view t, size_t from, size_t limit) const {
+  for (size_t i = limit; i-- > from + 1;)
+    if (bert_space_byte(t[i])) return i;
+  size_t cut = std::string_view::npos;
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(t.data());
+  for (size_t i = from; i < limit;) {
+    utf8proc_int32_t cp = -1;
+    const auto n = utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(limit - i), &cp);
+    const size_t len = n > 0 ? static_cast<size_t>(n) : 1;
+    const char32_t c = n > 0 && cp >= 0 ? static_cast<char32_t>(cp) : U'\uFFFD';
+    i += len;
+    const bool ends_word = is_whitespace(c) || is_split_space(c) || is_punctuation(c) ||
+                           (opt_.tokenize_chinese_chars && is_chinese_char(c));
+    if (ends_word && i < limit) cut = i;
   }
+  return cut;
+}
+
+// The end of the word that starts at `from`: the first whitespace, punctuation or CJK character.
+size_t WordPieceTokenizer::word_end(std::string_view t, size_t from) const {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(t.data());
+  size_t i = from;
+  while (i < t.size()) {
+    utf8proc_int32_t cp = -1;
+    const auto n = utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(t.size() - i), &cp);
+    const char32_t c = n > 0 && cp >= 0 ? static_cast<char32_t>(cp) : U'\uFFFD';
+    if (is_whitespace(c) || is_split_space(c) || is_punctuation(c) || (opt_.tokenize_chinese_chars && is_chinese_char(c)))
+      break;
+    i += n > 0 ? static_cast<size_t>(n) : 1;
+  }
+  return i;
+}
+
+// Plain text (no special tokens) in chunks of whole words, so a 100 MB line stops as soon as
+// `limit` pieces exist instead of being decoded and tokenized whole.
+void WordPieceTokenizer::encode_plain(std::string_view seg, size_t limit, std::vector<int32_t>& ids) const {
+  constexpr size_t kChunk = 16 << 10, kMaxChunk = 64 << 10;
+  std::vector<std::u32string> words;
+  size_t pos = 0;
+  while (pos < seg.size() && ids.size() < limit) {
+    size_t end = std::min(seg.size(), pos + kChunk);
+    if (end < seg.size()) {
+      // The first whitespace after kChunk bytes, else the last cut of the first 64 KiB.
+      const size_t window = std::min(seg.size(), pos + kMaxChunk);
+      size_t cut = std::string_view::npos;
+      for (size_t i = end; i < window && cut == std::string_view::npos; ++i)
+        if (bert_space_byte(seg[i])) cut = i;
+      if (cut == std::string_view::npos) cut = find_cut(seg, pos, window);
+      if (cut != std::string_view::npos) {
+        end = cut;
+      } else {
+        // 64 KiB without a space, punctuation or CJK character: one word, far over
+        // max_chars_per_word, so HF's [UNK]; skip to its end without decoding it. (A run made
+        // almost only of characters that cleaning deletes would be shorter in HF: the one case
+        // where this bound changes a result.)
+        while (pos < seg.size() && bert_space_byte(seg[pos])) ++pos;
+        ids.push_back(unk_);
+        pos = std::max(word_end(seg, pos), pos + 1);
+        continue;
+      }
+    }
+    words.clear();
+    basic_tokens(decode_utf8_lossy(seg.substr(pos, end - pos)), words);
+    for (const auto& w : words) {
+      wordpiece(w, ids);
+      if (ids.size() >= limit) break;
+    }
+    pos = end;
+  }
+}
+
+std::vector<int32_t> WordPieceTokenizer::encode_pieces(std::string_view text, size_t limit) const {
+  std::vector<int32_t> ids;
+  if (limit == 0) return ids;
+  // Special tokens typed in the text keep their ids (HF splits them out before anything else).
+  split_added_tokens(
+      text, specials_,
+      [&](std::string_view seg) {
+        encode_plain(seg, limit, ids);
+        return ids.size() < limit;
+      },
+      [&](const AddedToken& t) {
+        ids.push_back(t.id);
+        return ids.size() < limit;
+      });
   if (ids.size() > limit) ids.resize(limit);
   return ids;
 }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/src/added_tokens.h"
 #include "engine/src/tokenizer.h"
 
 namespace offramp::engine {
@@ -39,13 +40,16 @@ class WordPieceTokenizer final : public Tokenizer {
 
  private:
   void basic_tokens(std::u32string_view text, std::vector<std::u32string>& out) const;
+  void encode_plain(std::string_view seg, size_t limit, std::vector<int32_t>& ids) const;
+  size_t find_cut(std::string_view t, size_t from, size_t limit) const;
+  size_t word_end(std::string_view t, size_t from) const;
   void wordpiece(const std::u32string& word, std::vector<int32_t>& ids) const;
 
   std::vector<std::string> vocab_;
   std::unordered_map<std::string, int32_t> ids_;
   WordPieceOptions opt_;
   int32_t cls_, sep_, unk_;
-  std::vector<std::pair<std::u32string, int32_t>> specials_;  // typed special tokens
+  std::vector<AddedToken> specials_;  // typed special tokens
 };
 
 // Reads vocab.txt (one token per line, id = line index).

@@ -88,6 +88,27 @@ TEST(WordPiece, MegabyteTextIsTruncatedNotTokenizedWhole) {
   EXPECT_EQ(word, (std::vector<int32_t>{101, 100, 102}));
 }
 
+TEST(WordPiece, LongRunsWithoutAsciiSpacesAreCutWhereTheWordsEnd) {
+  // The chunking (16 KiB, at most 64 KiB) cuts only where a word ends, so these runs of more
+  // than 64 KiB give what the same words separated by plain spaces give.
+  const auto& tok = minilm_tokenizer();
+  std::string ideographic, spaced, cjk, cjk_spaced, punct;
+  for (int i = 0; i < 30000; ++i) ideographic += "tea\u3000", spaced += "tea ";
+  EXPECT_EQ(tok.encode(ideographic, 300), tok.encode(spaced, 300));
+  for (int i = 0; i < 30000; ++i) cjk += "\u4e2d", cjk_spaced += "\u4e2d ";
+  const auto c = tok.encode(cjk, 300);
+  EXPECT_EQ(c.size(), 300u);
+  EXPECT_EQ(c, tok.encode(cjk_spaced, 300));
+  for (int i = 0; i < 30000; ++i) punct += "ab,";
+  EXPECT_EQ(tok.encode(punct, 300).size(), 300u);
+  EXPECT_EQ(tok.encode(punct, 300), tok.encode(punct.substr(0, 3000), 300));
+  // A 200 KB word, then real words: one [UNK] for the word, then the words' pieces.
+  const auto words = tok.encode("lovely tea", 16);  // [CLS] lovely tea [SEP]
+  ASSERT_EQ(words.size(), 4u);
+  EXPECT_EQ(tok.encode(std::string(200000, 'q') + " lovely tea", 16),
+            (std::vector<int32_t>{101, 100, words[1], words[2], 102}));
+}
+
 TEST(SentencePiece, IdsEqualSpmEncodeForAModelTrainedWithSpmTrain) {
   if (std::system("command -v spm_train > /dev/null && command -v spm_encode > /dev/null") != 0)
     GTEST_FAIL() << "spm_train/spm_encode missing: install Debian's sentencepiece (scripts/test.sh does)";
