@@ -1,4 +1,5 @@
 #include "models/bert_config.h"
+#include "models/model_file.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,8 +13,7 @@ namespace offramp::models {
 namespace {
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ModelError(path + ": cannot open (missing or unreadable)");
+  std::ifstream in = open_model_file(path);
   try {
     return nlohmann::json::parse(in);
   } catch (const std::exception& e) {

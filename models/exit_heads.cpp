@@ -1,4 +1,5 @@
 #include "models/exit_heads.h"
+#include "models/model_file.h"
 
 #include <cstdio>
 #include <fstream>
@@ -31,8 +32,7 @@ kernels::Activation parse_activation(const std::string& name, const std::string&
 }
 
 OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
-  std::ifstream in(path);
-  if (!in) throw ModelError(path + ": cannot open (missing or unreadable)");
+  std::ifstream in = open_model_file(path);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);

@@ -1,7 +1,9 @@
 #include "models/safetensors.h"
+#include "models/model_file.h"
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -41,8 +43,8 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 }
 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) fail(path, "cannot open (missing or unreadable)");
+  std::ifstream in = open_model_file(path);
+  in.seekg(0, std::ios::end);
   const auto size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
   if (size < 8) fail(path, "truncated: " + std::to_string(size) + " bytes, not even the 8-byte header length");
@@ -141,6 +143,11 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
     default:
       fail(path_, "tensor '" + name + "' has dtype " + t.dtype_name + "; expected F32, F16 or BF16");
   }
+  // A NaN or infinity in a weight would make every result NaN or a silent wrong label.
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(out[i]))
+      fail(path_, "tensor '" + name + "' holds " + (std::isnan(out[i]) ? "NaN" : "an infinity") + " at element " +
+                      std::to_string(i) + " (of " + std::to_string(n) + "): the checkpoint is corrupt or diverged");
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "models/task_head.h"
+#include "models/model_file.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,7 +14,7 @@ namespace {
 
 // config.json's id2label as a list in id order; HF writes the ids as strings ("0", "1", ...).
 std::vector<std::string> read_labels(const std::string& path, size_t rows) {
-  std::ifstream in(path);
+  std::ifstream in = open_model_file(path);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);

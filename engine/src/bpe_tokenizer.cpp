@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "engine/src/text_chunks.h"
+#include "models/model_file.h"
 #include "engine/src/utf8.h"
 
 namespace offramp::engine {
@@ -40,8 +41,7 @@ std::string byte_char(int b) {
 }
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::ifstream in = models::open_model_file(path);
   try {
     return nlohmann::json::parse(in);
   } catch (const std::exception& e) {
@@ -93,8 +93,7 @@ BpeVocabulary read_bpe_files(const std::string& vocab_json, const std::string& m
                              const std::string& tokenizer_config_json) {
   BpeVocabulary v;
   v.vocab = vocab_from_json(read_json(vocab_json), vocab_json);
-  std::ifstream in(merges_txt, std::ios::binary);
-  if (!in) throw std::runtime_error(merges_txt + ": cannot open");
+  std::ifstream in = models::open_model_file(merges_txt);
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

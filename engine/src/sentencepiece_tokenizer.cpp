@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "engine/src/utf8.h"
+#include "models/model_file.h"
 
 namespace offramp::engine {
 
@@ -33,6 +34,7 @@ ChunkRule probe_chunk_rule(const sentencepiece::SentencePieceProcessor& sp) {
 
 SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, SentencePieceIds ids)
     : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()), ids_(ids) {
+  models::require_regular_file(model_path);
   const auto status = sp_->Load(model_path);
   if (!status.ok()) throw std::runtime_error(model_path + ": not a usable sentencepiece model: " + status.ToString());
   chunks_ = probe_chunk_rule(*sp_);

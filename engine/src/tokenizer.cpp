@@ -8,6 +8,7 @@
 #include "engine/src/bpe_tokenizer.h"
 #include "engine/src/sentencepiece_tokenizer.h"
 #include "engine/src/wordpiece.h"
+#include "models/model_file.h"
 
 namespace offramp::engine {
 
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 
 nlohmann::json read_json_or_empty(const fs::path& p) {
   if (!fs::exists(p)) return nlohmann::json::object();
-  std::ifstream in(p);
+  std::ifstream in = models::open_model_file(p.string());
   try {
     return nlohmann::json::parse(in);
   } catch (const std::exception& e) {

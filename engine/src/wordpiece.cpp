@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "engine/src/utf8.h"
+#include "models/model_file.h"
 
 namespace offramp::engine {
 
@@ -107,8 +108,7 @@ void split_whitespace(const std::u32string& s, std::vector<std::u32string>& out)
 }  // namespace
 
 std::vector<std::string> read_vocab_txt(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open (missing or unreadable)");
+  std::ifstream in = models::open_model_file(path);
   std::vector<std::string> vocab;
   std::string line;
   while (std::getline(in, line)) vocab.push_back(line);  // HF strips only the "\n"

@@ -143,6 +143,40 @@ TEST(Cli, ClassifyInvalidUtf8AndHugeLine) {
   EXPECT_EQ(nlohmann::json::parse(l2)["tokens"], 128);
 }
 
+TEST(Cli, ByteOrderMarkIsSkippedAndOverlongLinesAreRefused) {
+  // A TSV saved with a UTF-8 BOM: the first label is "great", not "\ufeffgreat".
+  auto r = run("classify " + model("tiny") + " -", "\xEF\xBB\xBFgreat\tgood tea\nother\tbad tea\n");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const auto with_bom = run("tokenize " + model("tiny"), "\xEF\xBB\xBFgood tea\n");
+  EXPECT_EQ(with_bom.out, run("tokenize " + model("tiny"), "good tea\n").out);
+  // Over the 256 MiB line limit: an error naming the line, read no further than the limit.
+  const std::string dir = offramp::test::fresh_temp_dir("cli_long_line");
+  {
+    std::ofstream f(dir + "/long.txt", std::ios::binary);
+    f << "good tea\n";
+    const std::string block(1 << 20, 'a');
+    for (int i = 0; i < 257; ++i) f << block;
+    f << "\n";
+  }
+  r = run("tokenize " + model("tiny") + " " + dir + "/long.txt");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("long.txt:2: line longer than 256 MiB"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, PlotOnJsonOfTheWrongShapeSaysWhatIsWrong) {
+  const std::string dir = offramp::test::fresh_temp_dir("cli_plot_shape");
+  std::ofstream(dir + "/bad.json") << R"({"benchmarks": [{"name": "Classify/real/b1/t2/full/cpu", "accuracy": "high",
+                                          "relative_flops": 1, "inputs_per_s": 3}]})";
+  const auto r = run("plot " + dir + "/bad.json");
+  if (r.err.find("gnuplot") != std::string::npos && r.rc == 1 && r.err.find("not the shape") == std::string::npos)
+    GTEST_SKIP() << "gnuplot missing: " << r.err;
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("bad.json: not the shape of offramp-bench's JSON output"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, TokenizeMatchesTheLibrary) {
   const auto r = run("tokenize " + offramp::test::minilm_dir(), "Hello, world!\n");
   ASSERT_EQ(r.rc, 0) << r.err;

@@ -227,6 +227,12 @@ TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
   EXPECT_EQ(i, texts.size());
   EXPECT_LT(worst, 1e-4) << "engine vs LibTorch, the new exit";
 
+  // Then calibration gives the curve of the extended model.
+  const auto cal = offramp::test::run_command(std::string(OFFRAMP_CLI) + " calibrate " + out + " " + dev + " --out " +
+                                              d.dir + "/calibration");
+  EXPECT_EQ(cal.rc, 0) << cal.err;
+  EXPECT_TRUE(fs::exists(d.dir + "/calibration/sweep.json")) << cal.out << cal.err;
+
   // The kept head owns the last layer; a bare encoder has no head to keep.
   const auto last = offramp::test::run_command(args + " --out " + d.dir + "/m2 --exits 2");
   EXPECT_EQ(last.rc, 1);

@@ -1,6 +1,8 @@
 // Bad model directories and bad texts: each gives an offramp::Error naming the problem.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -69,6 +71,44 @@ TEST(BadModel, TruncatedAndCorruptWeights) {
   d = scratch("zero_bytes");
   std::ofstream(d / "exits.safetensors", std::ios::trunc).close();
   EXPECT_MENTIONS(load_error(d), "exits.safetensors", "truncated");
+}
+
+TEST(BadModel, FilesThatAreNotRegularFilesAreRefusedWithoutBlocking) {
+  // A FIFO would block open(2) forever waiting for a writer; a directory would read as empty.
+  auto d = scratch("fifo_weights");
+  fs::remove(d / "model.safetensors");
+  ASSERT_EQ(::mkfifo((d / "model.safetensors").c_str(), 0600), 0);
+  EXPECT_MENTIONS(load_error(d), "model.safetensors", "not a regular file (a FIFO)");
+  d = scratch("dir_config");
+  fs::remove(d / "config.json");
+  fs::create_directory(d / "config.json");
+  EXPECT_MENTIONS(load_error(d), "config.json", "not a regular file (a directory)");
+  d = scratch("fifo_vocab");
+  fs::remove(d / "vocab.txt");
+  ASSERT_EQ(::mkfifo((d / "vocab.txt").c_str(), 0600), 0);
+  EXPECT_MENTIONS(load_error(d), "vocab.txt", "not a regular file (a FIFO)");
+}
+
+TEST(BadModel, NanOrInfinityInAWeightNamesTheTensor) {
+  for (const auto& [file, bits] : {std::pair{"exits.safetensors", 0x7FC00000u}, {"model.safetensors", 0x7F800000u}}) {
+    auto d = scratch(std::string("nonfinite_") + file);
+    // Overwrite the first value of the file's last tensor (the data section ends the file).
+    const auto f = models::SafetensorsFile::open((d / file).string());
+    std::string last;
+    uint64_t last_begin = 0;
+    for (const auto& [name, info] : f.tensors())
+      if (info.begin >= last_begin) last_begin = info.begin, last = name;
+    ASSERT_EQ(f.tensors().at(last).dtype, models::DType::F32);
+    std::fstream io(d / file, std::ios::in | std::ios::out | std::ios::binary);
+    uint64_t header_len = 0;  // little-endian u64, then the JSON header, then the data section
+    io.read(reinterpret_cast<char*>(&header_len), 8);
+    io.seekp(static_cast<std::streamoff>(8 + header_len + last_begin));
+    io.write(reinterpret_cast<const char*>(&bits), 4);
+    io.close();
+    const std::string tensor = "tensor '" + last + "'";
+    EXPECT_MENTIONS(load_error(d), file, tensor.c_str(),
+                    bits == 0x7FC00000u ? "holds NaN at element 0" : "holds an infinity at element 0");
+  }
 }
 
 TEST(BadModel, LyingOffsetsWrongShapeAndDtype) {

@@ -117,6 +117,22 @@ TEST_P(SubwordGolden, IdsStayInsideTheVocabulary) {
 INSTANTIATE_TEST_SUITE_P(Tokenizers, SubwordGolden, ::testing::Values("roberta", "xlm-roberta"),
                          [](const auto& info) { return std::string(info.param) == "roberta" ? "Roberta" : "XlmRoberta"; });
 
+TEST(SubwordTokenizerFiles, ABpeTokenizerJsonAloneGivesTheSameIds) {
+  // A directory with only tokenizer.json (what some checkpoints ship): vocab, merges, added
+  // tokens and the post-processor's <s>/</s> come from it.
+  const std::string dir = test::fresh_temp_dir("bpe_json_only");
+  fs::copy_file(fixture("roberta") + "/tokenizer.json", dir + "/tokenizer.json");
+  const auto from_json = engine::load_tokenizer(dir);
+  const auto from_files = engine::load_tokenizer(fixture("roberta"));
+  EXPECT_STREQ(from_json->kind(), "byte-level BPE");
+  EXPECT_EQ(from_json->vocab_size(), from_files->vocab_size());
+  for (const auto& c : test::read_jsonl(fixture("roberta") + "/hard_cases.jsonl")) {
+    if (c.contains("bytes_hex")) continue;
+    EXPECT_EQ(from_json->encode(c["text"].get<std::string>(), 512), c["ids"].get<std::vector<int32_t>>()) << c["name"];
+  }
+  fs::remove_all(dir);
+}
+
 TEST(TextChunks, CutsOnlyAtTheRuleAndStopsOnceEnoughPiecesExist) {
   // A fake encoder: one "piece" per chunk, recording the chunks it saw.
   std::vector<std::string> seen;

@@ -17,9 +17,14 @@ struct InputLine {
 
 enum class InputFormat { Auto, Text, Tsv };
 
+// The longest input line accepted: a longer one is an error naming its line, read no further
+// (tokenizers only look at what max_length needs, so a 100 MB line classifies quickly).
+inline constexpr size_t kMaxLineBytes = size_t{256} << 20;
+
 // path "-" or "" = stdin. Auto: TSV when the first non-blank line has a TAB.
 // Trailing blank lines are ignored; a blank line elsewhere is an error (require_text), as is
-// a TSV line without a TAB or with an empty label. Throws offramp::Error.
+// a TSV line without a TAB or with an empty label, or a line over kMaxLineBytes. A leading
+// UTF-8 byte-order mark is skipped. Throws offramp::Error.
 std::vector<InputLine> read_input(const std::string& path, InputFormat format, bool require_text);
 
 }  // namespace offramp::cli
