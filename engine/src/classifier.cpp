@@ -48,6 +48,7 @@ ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
   i.architecture = c.model_type;
   i.layers = c.layers, i.hidden = c.hidden, i.heads = c.heads, i.ffn = c.ffn;
   i.embedding_size = c.embedding_width();
+  i.max_tokens = c.max_tokens();
   i.vocab_size = c.vocab_size, i.max_position = c.max_position;
   i.activation = c.hidden_act;
   i.tokenizer = m.tokenizer->kind();

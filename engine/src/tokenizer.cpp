@@ -26,9 +26,10 @@ nlohmann::json read_json_or_empty(const fs::path& p) {
   }
 }
 
-// Reads a JSON bool that may be null (null -> unset).
-std::optional<bool> opt_bool(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+// Reads a JSON bool that may be null (null -> unset); `file` names the file in the error.
+std::optional<bool> opt_bool(const nlohmann::json& j, const char* key, const std::string& file) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return std::nullopt;
+  if (!j[key].is_boolean()) throw std::runtime_error(file + ": field '" + key + "' must be true, false or null, not " + j[key].dump());
   return j[key].get<bool>();
 }
 
@@ -46,9 +47,9 @@ std::unique_ptr<Tokenizer> wordpiece_from_tokenizer_json(const nlohmann::json& j
   WordPieceOptions o;
   const auto& n = j.value("normalizer", nlohmann::json::object());
   if (n.is_object()) {
-    o.lower_case = opt_bool(n, "lowercase").value_or(true);
-    o.strip_accents = opt_bool(n, "strip_accents");
-    o.tokenize_chinese_chars = opt_bool(n, "handle_chinese_chars").value_or(true);
+    o.lower_case = opt_bool(n, "lowercase", path).value_or(true);
+    o.strip_accents = opt_bool(n, "strip_accents", path);
+    o.tokenize_chinese_chars = opt_bool(n, "handle_chinese_chars", path).value_or(true);
   }
   o.max_chars_per_word = j["model"].value("max_input_chars_per_word", 100);
   return std::make_unique<WordPieceTokenizer>(std::move(vocab), o, path);
@@ -77,14 +78,16 @@ std::vector<int32_t> Tokenizer::with_specials(int32_t first, const std::vector<i
   return ids;
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
+// load_tokenizer without its catch of JSON type errors.
+static std::unique_ptr<Tokenizer> load_tokenizer_files(const std::string& model_dir) {
   const fs::path dir(model_dir);
   if (fs::exists(dir / "vocab.txt")) {
-    const auto cfg = read_json_or_empty(dir / "tokenizer_config.json");
+    const std::string tc = (dir / "tokenizer_config.json").string();
+    const auto cfg = read_json_or_empty(tc);
     WordPieceOptions o;
-    o.lower_case = opt_bool(cfg, "do_lower_case").value_or(true);
-    o.strip_accents = opt_bool(cfg, "strip_accents");
-    o.tokenize_chinese_chars = opt_bool(cfg, "tokenize_chinese_chars").value_or(true);
+    o.lower_case = opt_bool(cfg, "do_lower_case", tc).value_or(true);
+    o.strip_accents = opt_bool(cfg, "strip_accents", tc);
+    o.tokenize_chinese_chars = opt_bool(cfg, "tokenize_chinese_chars", tc).value_or(true);
     const std::string path = (dir / "vocab.txt").string();
     return std::make_unique<WordPieceTokenizer>(read_vocab_txt(path), o, path);
   }
@@ -116,6 +119,15 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
                              "vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spiece.model)");
   throw std::runtime_error(model_dir + ": no tokenizer found (expected vocab.txt, vocab.json + merges.txt, "
                                        "sentencepiece.bpe.model, tokenizer.json or spiece.model)");
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
+  try {
+    return load_tokenizer_files(model_dir);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of the wrong type in one of the tokenizer's JSON files.
+    throw std::runtime_error(model_dir + ": a tokenizer file has a field of the wrong type or shape (" + e.what() + ")");
+  }
 }
 
 }  // namespace offramp::engine

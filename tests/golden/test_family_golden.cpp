@@ -131,6 +131,7 @@ TEST(FamilyGoldenLibrary, TaskCheckpointsClassifyThroughTheLibrary) {
     EXPECT_TRUE(clf.info().exits[0].checkpoint_head);
     EXPECT_EQ(clf.info().exits[0].activation, act);
     EXPECT_EQ(clf.info().embedding_size, family == "electra-projected" ? 16 : clf.info().hidden);
+    EXPECT_EQ(clf.info().max_tokens, 40);  // every fixture: 40 positions of input (RoBERTa's table has 42 rows)
     ASSERT_FALSE(golden["texts"].empty());
     for (const auto& t : golden["texts"]) {
       const std::string text = t["text"];

@@ -226,5 +226,18 @@ TEST(SubwordTokenizerFiles, BadFilesAreNamedInTheError) {
   fs::remove(dir + "/sentencepiece.bpe.model");
   write("tokenizer.json", R"({"model": {"type": "Unigram", "vocab": []}})");
   EXPECT_NE(error_of().find("a Unigram tokenizer.json is not supported"), std::string::npos) << error_of();
+  // Fields of the wrong type name the file (or the directory), never a bare JSON exception.
+  fs::copy_file(fixture("roberta") + "/tokenizer.json", dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
+  {
+    auto j = nlohmann::json::parse(std::ifstream(dir + "/tokenizer.json"));
+    j["added_tokens"][0]["lstrip"] = "no";
+    std::ofstream(dir + "/tokenizer.json") << j.dump();
+  }
+  EXPECT_NE(error_of().find(dir + ": a tokenizer file has a field of the wrong type"), std::string::npos) << error_of();
+  fs::remove(dir + "/tokenizer.json");
+  write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\ntea\n");
+  write("tokenizer_config.json", R"({"do_lower_case": "yes"})");
+  EXPECT_NE(error_of().find("tokenizer_config.json: field 'do_lower_case' must be true, false or null, not \"yes\""),
+            std::string::npos) << error_of();
   fs::remove_all(dir);
 }

@@ -38,6 +38,7 @@ Run add_info(CLI::App& app) {
                           {"ffn", i.ffn},
                           {"vocab_size", i.vocab_size},
                           {"max_position", i.max_position},
+                          {"max_tokens", i.max_tokens},
                           {"activation", i.activation},
                           {"tokenizer", i.tokenizer},
                           {"max_length", i.max_length},
@@ -58,7 +59,7 @@ Run add_info(CLI::App& app) {
                       : std::string())
               << "\n"
               << "tokenizer     " << i.tokenizer << ", vocabulary " << i.vocab_size
-              << ", max_length " << i.max_length << " (model limit " << i.max_position << ")\n"
+              << ", max_length " << i.max_length << " (model limit " << i.max_tokens << ")\n"
               << "parameters    " << i.parameters << " (" << i.parameters / 1e6 << " M)\n"
               << "FLOPs         " << i.flops_per_token_per_layer / 1e6
               << " MFLOP per token per layer (projections + FFN; attention adds 4*n*h per token at "

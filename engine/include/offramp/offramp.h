@@ -105,6 +105,7 @@ struct ModelInfo {
   std::string architecture;  // config.json model_type
   int layers, hidden, heads, ffn, vocab_size, max_position;
   int embedding_size;        // == hidden, except ELECTRA's projected embeddings (e.g. 128 -> 256)
+  int max_tokens;            // the longest input the positions allow (RoBERTa: max_position - 2)
   std::string activation;
   std::string tokenizer;     // "wordpiece", "byte-level BPE", "sentencepiece", "sentencepiece (XLM-R ids)"
   int max_length;
