@@ -12,15 +12,6 @@ namespace offramp::models {
 
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in = open_model_file(path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw ModelError(path + ": not valid JSON: " + e.what());
-  }
-}
-
 int positive_int(const nlohmann::json& j, const std::string& path, const char* key) {
   if (!j.contains(key)) throw ModelError(path + ": missing field '" + key + "'");
   if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0 || j[key].get<int64_t>() > (1 << 24))
@@ -31,7 +22,7 @@ int positive_int(const nlohmann::json& j, const std::string& path, const char* k
 }  // namespace
 
 BertConfig load_bert_config(const std::string& path) {
-  const nlohmann::json j = read_json(path);
+  const nlohmann::json j = read_model_json(path);
   if (!j.is_object()) throw ModelError(path + ": not a JSON object");
   BertConfig c;
   if (!j.contains("model_type") || !j["model_type"].is_string())

@@ -32,13 +32,7 @@ kernels::Activation parse_activation(const std::string& name, const std::string&
 }
 
 OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
-  std::ifstream in = open_model_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw ModelError(path + ": not valid JSON: " + e.what());
-  }
+  nlohmann::json j = read_model_json(path);
   auto bad = [&](const std::string& what) { return ModelError(path + ": " + what); };
   try {
     OfframpConfig oc;

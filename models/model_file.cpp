@@ -1,6 +1,7 @@
 #include "models/model_file.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "models/model_error.h"
@@ -30,6 +31,15 @@ std::ifstream open_model_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ModelError(path + ": cannot open (missing or unreadable)");
   return in;
+}
+
+nlohmann::json read_model_json(const std::string& path) {
+  std::ifstream in = open_model_file(path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw ModelError(path + ": not valid JSON: " + e.what());
+  }
 }
 
 }  // namespace offramp::models

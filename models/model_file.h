@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fstream>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace offramp::models {
@@ -12,5 +13,7 @@ namespace offramp::models {
 void require_regular_file(const std::string& path);
 // require_regular_file, then an ifstream (binary); throws ModelError if it cannot be read.
 std::ifstream open_model_file(const std::string& path);
+// open_model_file, then the JSON in it; throws ModelError "PATH: not valid JSON: ..." .
+nlohmann::json read_model_json(const std::string& path);
 
 }  // namespace offramp::models

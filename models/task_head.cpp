@@ -14,13 +14,7 @@ namespace {
 
 // config.json's id2label as a list in id order; HF writes the ids as strings ("0", "1", ...).
 std::vector<std::string> read_labels(const std::string& path, size_t rows) {
-  std::ifstream in = open_model_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw ModelError(path + ": not valid JSON: " + e.what());
-  }
+  nlohmann::json j = read_model_json(path);
   std::vector<std::string> labels(rows);
   if (!j.contains("id2label") || !j["id2label"].is_object()) {
     for (size_t i = 0; i < rows; ++i) labels[i] = "LABEL_" + std::to_string(i);  // HF's default names

@@ -40,15 +40,6 @@ std::string byte_char(int b) {
   return s;
 }
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in = models::open_model_file(path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
-}
-
 std::unordered_map<std::string, int32_t> vocab_from_json(const nlohmann::json& v, const std::string& where) {
   if (!v.is_object()) throw std::runtime_error(where + ": the vocabulary must be an object of token -> id");
   std::unordered_map<std::string, int32_t> vocab;
@@ -92,7 +83,7 @@ struct ByteLevelBpeTokenizer::Regex {
 BpeVocabulary read_bpe_files(const std::string& vocab_json, const std::string& merges_txt,
                              const std::string& tokenizer_config_json) {
   BpeVocabulary v;
-  v.vocab = vocab_from_json(read_json(vocab_json), vocab_json);
+  v.vocab = vocab_from_json(models::read_model_json(vocab_json), vocab_json);
   std::ifstream in = models::open_model_file(merges_txt);
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {
@@ -104,7 +95,7 @@ BpeVocabulary read_bpe_files(const std::string& vocab_json, const std::string& m
     default_added_tokens(v);
     return v;
   }
-  const auto cfg = read_json(tokenizer_config_json);
+  const auto cfg = models::read_model_json(tokenizer_config_json);
   if (!cfg.is_object()) throw std::runtime_error(tokenizer_config_json + ": must be a JSON object");
   if (cfg.contains("add_prefix_space") && cfg["add_prefix_space"].is_boolean())
     v.add_prefix_space = cfg["add_prefix_space"].get<bool>();
@@ -321,10 +312,6 @@ std::vector<int32_t> ByteLevelBpeTokenizer::encode_pieces(std::string_view text,
       });
   if (ids.size() > limit) ids.resize(limit);
   return ids;
-}
-
-std::vector<int32_t> ByteLevelBpeTokenizer::encode(std::string_view text, int max_length) const {
-  return with_specials(cls_, encode_pieces(text, static_cast<size_t>(std::max(max_length, 2) - 2)), sep_, max_length);
 }
 
 std::string ByteLevelBpeTokenizer::id_to_token(int32_t id) const {

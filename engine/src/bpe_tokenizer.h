@@ -36,13 +36,11 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   ByteLevelBpeTokenizer(BpeVocabulary v, const std::string& source);
   ~ByteLevelBpeTokenizer() override;
 
-  std::vector<int32_t> encode(std::string_view text, int max_length) const override;
   std::string id_to_token(int32_t id) const override;
   int vocab_size() const override { return static_cast<int>(tokens_.size()); }
   const char* kind() const override { return "byte-level BPE"; }
 
-  // The pieces of `text` without <s>/</s>, at most `limit` of them.
-  std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const;
+  std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const override;
 
  private:
   struct Merge {
@@ -60,7 +58,7 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   std::vector<std::pair<int32_t, int32_t>> merge_pairs_;  // rank -> (left, right)
   int32_t byte_symbol_[256];
   std::vector<AddedToken> added_;
-  int32_t cls_, sep_, unk_;
+  int32_t unk_;
   bool add_prefix_space_;
   struct Regex;
   std::unique_ptr<Regex> regex_;

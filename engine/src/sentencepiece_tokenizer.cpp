@@ -71,8 +71,7 @@ void SentencePieceTokenizer::encode_chunk(std::string_view chunk, std::vector<in
   }
 }
 
-std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, int max_length) const {
-  const size_t limit = static_cast<size_t>(std::max(max_length, 2) - 2);
+std::vector<int32_t> SentencePieceTokenizer::encode_pieces(std::string_view text, size_t limit) const {
   std::vector<int32_t> pieces;
   const auto chunk = [this](std::string_view c, std::vector<int32_t>& out) { encode_chunk(c, out); };
   if (limit > 0) {
@@ -87,7 +86,7 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, int m
           return pieces.size() < limit;
         });
   }
-  return with_specials(cls_, pieces, sep_, max_length);
+  return pieces;
 }
 
 std::string SentencePieceTokenizer::id_to_token(int32_t id) const {

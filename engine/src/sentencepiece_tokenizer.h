@@ -29,7 +29,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   SentencePieceTokenizer(const std::string& model_path, SentencePieceIds ids = SentencePieceIds::Plain);
   ~SentencePieceTokenizer() override;
 
-  std::vector<int32_t> encode(std::string_view text, int max_length) const override;
+  std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const override;
   std::string id_to_token(int32_t id) const override;
   int vocab_size() const override;
   const char* kind() const override { return ids_ == SentencePieceIds::Plain ? "sentencepiece" : "sentencepiece (XLM-R ids)"; }
@@ -39,7 +39,6 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
   SentencePieceIds ids_;
-  int32_t cls_, sep_;
   std::vector<AddedToken> added_;  // XlmRoberta only
   ChunkRule chunks_;
 };

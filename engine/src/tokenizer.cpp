@@ -18,12 +18,7 @@ namespace fs = std::filesystem;
 
 nlohmann::json read_json_or_empty(const fs::path& p) {
   if (!fs::exists(p)) return nlohmann::json::object();
-  std::ifstream in = models::open_model_file(p.string());
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(p.string() + ": not valid JSON: " + e.what());
-  }
+  return models::read_model_json(p.string());
 }
 
 // Reads a JSON bool that may be null (null -> unset); `file` names the file in the error.
@@ -67,15 +62,13 @@ bool says_xlm_roberta(const fs::path& dir) {
 
 }  // namespace
 
-std::vector<int32_t> Tokenizer::with_specials(int32_t first, const std::vector<int32_t>& pieces, int32_t last,
-                                              int max_length) {
-  const size_t n = std::min(pieces.size(), static_cast<size_t>(std::max(max_length, 2) - 2));
-  std::vector<int32_t> ids;
-  ids.reserve(n + 2);
-  ids.push_back(first);
-  ids.insert(ids.end(), pieces.begin(), pieces.begin() + static_cast<std::ptrdiff_t>(n));
-  ids.push_back(last);
-  return ids;
+std::vector<int32_t> Tokenizer::encode(std::string_view text, int max_length) const {
+  const size_t limit = static_cast<size_t>(std::max(max_length, 2) - 2);
+  std::vector<int32_t> pieces = encode_pieces(text, limit);
+  if (pieces.size() > limit) pieces.resize(limit);
+  pieces.insert(pieces.begin(), cls_);
+  pieces.push_back(sep_);
+  return pieces;
 }
 
 // load_tokenizer without its catch of JSON type errors.

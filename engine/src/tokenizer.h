@@ -12,18 +12,18 @@ namespace offramp::engine {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  // Ids with the special tokens ([CLS] text [SEP]); at most max_length (>= 2) ids, the text
-  // truncated from the end as HF's truncation=True does.
-  virtual std::vector<int32_t> encode(std::string_view text, int max_length) const = 0;
+  // Ids with the special tokens ([CLS] text [SEP], <s> text </s>); at most max_length (>= 2)
+  // ids, the text truncated from the end as HF's truncation=True does.
+  std::vector<int32_t> encode(std::string_view text, int max_length) const;
+  // The text's pieces without the specials, at most `limit`; only as much of the text is looked
+  // at as `limit` pieces need.
+  virtual std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const = 0;
   virtual std::string id_to_token(int32_t id) const = 0;
   virtual int vocab_size() const = 0;
   virtual const char* kind() const = 0;
 
  protected:
-  // first pieces last, the pieces truncated to fit max_length (>= 2) ids: how every tokenizer
-  // here adds its specials (HF's truncation=True with the specials kept).
-  static std::vector<int32_t> with_specials(int32_t first, const std::vector<int32_t>& pieces, int32_t last,
-                                            int max_length);
+  int32_t cls_ = 0, sep_ = 0;  // the ids encode() puts first and last; set by each tokenizer
 };
 
 // The tokenizer of a model directory, the first of: vocab.txt (+ tokenizer_config.json:

@@ -304,8 +304,4 @@ std::vector<int32_t> WordPieceTokenizer::encode_pieces(std::string_view text, si
   return ids;
 }
 
-std::vector<int32_t> WordPieceTokenizer::encode(std::string_view text, int max_length) const {
-  return with_specials(cls_, encode_pieces(text, static_cast<size_t>(std::max(max_length, 2) - 2)), sep_, max_length);
-}
-
 }  // namespace offramp::engine

@@ -30,13 +30,11 @@ class WordPieceTokenizer final : public Tokenizer {
   WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options,
                      const std::string& source);
 
-  std::vector<int32_t> encode(std::string_view text, int max_length) const override;
   std::string id_to_token(int32_t id) const override;
   int vocab_size() const override { return static_cast<int>(vocab_.size()); }
   const char* kind() const override { return "wordpiece"; }
 
-  // The word pieces of `text` without special tokens (tests, `offramp tokenize`).
-  std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const;
+  std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const override;
 
  private:
   void basic_tokens(std::u32string_view text, std::vector<std::u32string>& out) const;
@@ -48,7 +46,7 @@ class WordPieceTokenizer final : public Tokenizer {
   std::vector<std::string> vocab_;
   std::unordered_map<std::string, int32_t> ids_;
   WordPieceOptions opt_;
-  int32_t cls_, sep_, unk_;
+  int32_t unk_;
   std::vector<AddedToken> specials_;  // typed special tokens
 };
 

@@ -79,11 +79,5 @@ TEST_P(CudaFamily, TaskHeadGivesHuggingFacesLogits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, CudaFamily,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
-                                           "electra-projected"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Families, CudaFamily, ::testing::ValuesIn(test::family_fixtures()),
+                         [](const auto& info) { return test::family_test_name(info.param); });

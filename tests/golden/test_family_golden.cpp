@@ -71,14 +71,8 @@ TEST_P(FamilyGolden, HiddenStatesMatchHuggingFaceAtEveryLayer) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, FamilyGolden,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
-                                           "electra-projected"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Families, FamilyGolden, ::testing::ValuesIn(test::family_fixtures()),
+                         [](const auto& info) { return test::family_test_name(info.param); });
 
 // The checkpoint's own classification head as the final exit: HF's logits for every input,
 // labels from id2label.

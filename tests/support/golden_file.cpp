@@ -1,5 +1,6 @@
 #include "tests/support/golden_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -16,6 +17,18 @@ T read_pod(std::ifstream& in, const std::string& path) {
   return v;
 }
 }  // namespace
+
+const std::vector<std::string>& family_fixtures() {
+  static const std::vector<std::string> f = {"bert", "distilbert", "roberta", "xlm-roberta", "electra",
+                                             "electra-projected"};
+  return f;
+}
+
+std::string family_test_name(const std::string& family) {
+  std::string n = family;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+}
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::ifstream in(path);

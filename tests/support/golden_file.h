@@ -25,6 +25,11 @@ struct GoldenFile {
 // Throws std::runtime_error naming the file on a bad magic, version or a truncated file.
 GoldenFile read_golden(const std::string& path);
 
+// The per-family fixtures of tests/golden/families (make_family_golden.py), and a gtest name
+// for each ("xlm-roberta" -> "xlm_roberta"), for the suites instantiated over them.
+const std::vector<std::string>& family_fixtures();
+std::string family_test_name(const std::string& family);
+
 // One JSON value per line (the tokenizer fixtures); throws naming the file and line.
 std::vector<nlohmann::json> read_jsonl(const std::string& path);
 

@@ -19,6 +19,7 @@
 #include "engine/src/scheduler.h"
 #include "offramp/offramp.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/golden_file.h"
 
 namespace fs = std::filesystem;
 using offramp::test::CommandResult;
@@ -171,7 +172,7 @@ TEST(Train, BadInputIsAClearError) {
 // DeeBERT's second stage on Hugging Face *ForSequenceClassification checkpoints (the random
 // family fixtures of tests/golden/families): the new exit trains, the checkpoint's own head stays
 // the final exit, and the full-depth logits are the original model's to the bit.
-class KeepHead : public ::testing::TestWithParam<const char*> {};
+class KeepHead : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
   Data d(std::string("train_keep_head_") + GetParam());
@@ -245,10 +246,5 @@ TEST_P(KeepHead, AddsExitsWithoutChangingFullDepthLogits) {
   EXPECT_NE(no_head.err.find("--keep-head needs a *ForSequenceClassification checkpoint"), std::string::npos) << no_head.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, KeepHead,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra", "electra-projected"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Families, KeepHead, ::testing::ValuesIn(offramp::test::family_fixtures()),
+                         [](const auto& info) { return offramp::test::family_test_name(info.param); });

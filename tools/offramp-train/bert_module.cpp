@@ -163,8 +163,7 @@ void copy_into(torch::Tensor& dst, std::vector<float> values) {
 }
 }  // namespace
 
-void load_hf_weights(EarlyExitBert& model, const std::string& path) {
-  const auto file = models::SafetensorsFile::open(path);
+void load_hf_weights(EarlyExitBert& model, const models::SafetensorsFile& file) {
   const models::FamilyDescription& fam = *model->config.family;
   const std::string prefix =
       file.has(fam.task_prefix + fam.name_of(models::EncoderTensor::Word)) ? fam.task_prefix : "";

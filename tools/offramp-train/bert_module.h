@@ -11,6 +11,7 @@
 
 #include "models/bert_config.h"
 #include "models/exit_heads.h"
+#include "models/safetensors.h"
 
 namespace offramp::train {
 
@@ -62,7 +63,7 @@ struct EarlyExitBertImpl : torch::nn::Module {
 TORCH_MODULE(EarlyExitBert);
 
 // Copies an HF model.safetensors (with or without the family's task prefix) into the encoder.
-void load_hf_weights(EarlyExitBert& model, const std::string& safetensors_path);
+void load_hf_weights(EarlyExitBert& model, const models::SafetensorsFile& file);
 // Copies exits.safetensors into the heads (resume from an Offramp model directory).
 void load_exit_weights(EarlyExitBert& model, const std::string& safetensors_path);
 

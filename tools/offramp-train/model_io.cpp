@@ -28,7 +28,7 @@ EarlyExitBert load_model_dir(const std::string& dir, models::OfframpConfig* oc_o
   const auto cfg = models::load_bert_config((d / "config.json").string());
   const auto oc = models::load_offramp_config((d / "offramp.json").string(), cfg);
   EarlyExitBert model(cfg, oc.exits, static_cast<int>(oc.labels.size()), 0.0);
-  load_hf_weights(model, (d / "model.safetensors").string());
+  load_hf_weights(model, models::SafetensorsFile::open((d / "model.safetensors").string()));
   load_exit_weights(model, (d / "exits.safetensors").string());
   model->eval();
   if (oc_out) *oc_out = oc;

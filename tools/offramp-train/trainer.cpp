@@ -140,15 +140,20 @@ int run_training(const TrainOptions& o) {
   if (!scratch && !fs::exists(fs::path(o.init_dir) / "model.safetensors"))
     throw std::runtime_error(o.init_dir + "/model.safetensors: missing (--init needs an HF checkpoint directory)");
 
+  // The checkpoint is read once, for its encoder and (--keep-head) its head, and dropped once
+  // they are in the module.
+  const std::string init_weights = (fs::path(o.init_dir) / "model.safetensors").string();
+  std::optional<models::SafetensorsFile> init_file;
+  if (!scratch) init_file = models::SafetensorsFile::open(init_weights);
+
   // --keep-head: the checkpoint's own head is the final exit and is not trained.
   std::optional<KeptHead> kept;
   if (o.keep_head) {
-    const std::string weights = (fs::path(o.init_dir) / "model.safetensors").string();
-    auto head = models::load_task_head(config_json, models::SafetensorsFile::open(weights), cfg);
+    auto head = models::load_task_head(config_json, *init_file, cfg);
     if (!head)
       throw std::runtime_error(o.init_dir + ": --keep-head needs a *ForSequenceClassification checkpoint; this one "
                                "has no classification head (" + cfg.family->task_head.out_w + ")");
-    kept = KeptHead{std::move(*head), weights};
+    kept = KeptHead{std::move(*head), init_weights};
   }
   const int last_trained = kept ? cfg.layers - 1 : cfg.layers;  // the kept head owns the last layer
 
@@ -192,7 +197,8 @@ int run_training(const TrainOptions& o) {
   const double dropout = o.dropout >= 0 ? o.dropout : 0.1;
   EarlyExitBert model(cfg, exits, static_cast<int>(labels.size()), dropout);
   model->init_weights();
-  if (!scratch) load_hf_weights(model, (fs::path(o.init_dir) / "model.safetensors").string());
+  if (init_file) load_hf_weights(model, *init_file);
+  init_file.reset();
 
   // AdamW without weight decay on biases and LayerNorm; a frozen backbone trains heads only.
   std::vector<torch::Tensor> decay, no_decay;
