@@ -34,6 +34,12 @@ std::string_view strip_back(std::string_view s) {
 
 }  // namespace
 
+bool any_holds_space(const std::vector<AddedToken>& tokens) {
+  for (const auto& t : tokens)
+    if (t.content.find(' ') != std::string::npos) return true;
+  return false;
+}
+
 bool is_python_space(char32_t c) {
   if ((c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680) return true;
   if ((c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000)

@@ -27,6 +27,9 @@ void split_added_tokens(std::string_view text, const std::vector<AddedToken>& to
                         const std::function<bool(std::string_view)>& on_text,
                         const std::function<bool(const AddedToken&)>& on_token);
 
+// Whether some token's content holds an ASCII space (then no cut at a space is safe).
+bool any_holds_space(const std::vector<AddedToken>& tokens);
+
 // Python's str.isspace() for one code point: what HF's lstrip/rstrip remove.
 bool is_python_space(char32_t c);
 

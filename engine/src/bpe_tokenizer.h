@@ -46,6 +46,7 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   struct Merge {
     int32_t rank, merged;  // merged: a symbol
   };
+  bool splits_at_single_spaces() const override { return !any_holds_space(added_); }
   int32_t intern(const std::string& symbol);
   void encode_text(std::string_view valid_utf8, std::vector<int32_t>& out) const;
   void bpe(std::string_view word, std::vector<int32_t>& out) const;

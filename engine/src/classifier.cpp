@@ -139,11 +139,24 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
 
 const ModelInfo& Classifier::info() const { return impl_->info; }
 
+namespace {
+// tokenize()'s max_length: 0 is the model's; larger than the positions allow is clamped.
+int tokenize_limit(const Classifier::Impl& impl, int max_length) {
+  const int limit = max_length > 0 ? std::min(max_length, impl.model.config.max_tokens()) : impl.info.max_length;
+  return std::max(limit, 2);
+}
+}  // namespace
+
 std::vector<int> Classifier::tokenize(std::string_view text, int max_length) const {
   return guarded([&] {
-    const int limit = max_length > 0 ? std::min(max_length, impl_->model.config.max_tokens()) : impl_->info.max_length;
-    const auto ids = impl_->model.tokenizer->encode(text, std::max(limit, 2));
+    const auto ids = impl_->model.tokenizer->encode(text, tokenize_limit(*impl_, max_length));
     return std::vector<int>(ids.begin(), ids.end());
+  });
+}
+
+std::optional<size_t> Classifier::decided_prefix(std::string_view partial, int max_length) const {
+  return guarded([&] {
+    return impl_->model.tokenizer->decided_prefix(partial, tokenize_limit(*impl_, max_length));
   });
 }
 

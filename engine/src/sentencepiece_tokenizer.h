@@ -35,6 +35,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   const char* kind() const override { return ids_ == SentencePieceIds::Plain ? "sentencepiece" : "sentencepiece (XLM-R ids)"; }
 
  private:
+  bool splits_at_single_spaces() const override { return chunks_ != ChunkRule::None && !any_holds_space(added_); }
   void encode_chunk(std::string_view chunk, std::vector<int32_t>& out) const;
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;

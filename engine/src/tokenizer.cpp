@@ -1,5 +1,6 @@
 #include "engine/src/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -69,6 +70,26 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, int max_length) co
   pieces.insert(pieces.begin(), cls_);
   pieces.push_back(sep_);
   return pieces;
+}
+
+std::optional<size_t> Tokenizer::decided_prefix(std::string_view partial, int max_length) const {
+  if (!splits_at_single_spaces()) return std::nullopt;
+  const size_t limit = static_cast<size_t>(std::max(max_length, 2) - 2);
+  const auto printable = [](char c) { return c > 0x20 && c < 0x7F; };
+  // The last single space between printable ASCII characters at or before `end`, or 0.
+  const auto cut_before = [&](size_t end) {
+    for (size_t i = std::min(end, partial.size() - std::min<size_t>(partial.size(), 2)); i > 0; --i)
+      if (partial[i] == ' ' && printable(partial[i - 1]) && printable(partial[i + 1])) return i;
+    return size_t{0};
+  };
+  const auto fills = [&](size_t n) { return encode_pieces(partial.substr(0, n), limit).size() >= limit; };
+  // The pieces before such a space are those of any longer text, so once they fill max_length
+  // nothing after it can matter. Halving keeps the answer within twice the shortest such prefix,
+  // in a logarithmic number of (bounded) encodes.
+  size_t best = cut_before(partial.size());
+  if (best == 0 || !fills(best)) return std::nullopt;
+  for (size_t c = cut_before(best / 2); c > 0 && fills(c); c = cut_before(c / 2)) best = c;
+  return best;
 }
 
 // load_tokenizer without its catch of JSON type errors.

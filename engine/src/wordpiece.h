@@ -37,6 +37,7 @@ class WordPieceTokenizer final : public Tokenizer {
   std::vector<int32_t> encode_pieces(std::string_view text, size_t limit) const override;
 
  private:
+  bool splits_at_single_spaces() const override { return !any_holds_space(specials_); }
   void basic_tokens(std::u32string_view text, std::vector<std::u32string>& out) const;
   void encode_plain(std::string_view seg, size_t limit, std::vector<int32_t>& ids) const;
   size_t find_cut(std::string_view t, size_t from, size_t limit) const;

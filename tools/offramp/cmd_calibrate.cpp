@@ -120,7 +120,7 @@ Run add_calibrate(CLI::App& app) {
     const auto clf = Classifier::load(a->model, load_options(a->device, a->threads));
     const ModelInfo& info = clf.info();
     if (info.exits.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train, then calibrate");
-    const auto lines = read_labelled(a->dev, clf);
+    const auto lines = read_labelled(a->dev, clf, a->max_length);
     check_writable(out);
     if (a->write) {
       const fs::path oc = fs::path(a->model) / "offramp.json";

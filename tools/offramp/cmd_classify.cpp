@@ -41,8 +41,10 @@ Run add_classify(CLI::App& app) {
              "For labelled (TSV) input a summary follows on stderr: accuracy, mean exit layer, FLOPs relative to full depth.");
   return [a] {
     const InputFormat fmt = a->format == "text" ? InputFormat::Text : a->format == "tsv" ? InputFormat::Tsv : InputFormat::Auto;
-    const auto lines = read_input(a->input, fmt, true);
     const auto clf = Classifier::load(a->model, load_options(a->device, a->threads));
+    const int max_length = a->max_length.value_or(0);
+    const auto lines = read_input(a->input, fmt, true,
+                                  [&](std::string_view t) { return clf.decided_prefix(t, max_length); });
     const auto& labels = clf.info().labels;
     if (labels.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train before classifying");
     for (const auto& l : lines)

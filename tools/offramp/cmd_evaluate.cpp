@@ -42,7 +42,7 @@ Run add_evaluate(CLI::App& app) {
     const ModelInfo& info = clf.info();
     if (info.exits.empty())
       throw Error(a->model + ": this model has no exit heads; add them with offramp-train");
-    const auto lines = read_labelled(a->input, clf);
+    const auto lines = read_labelled(a->input, clf, a->max_length);
     const engine::SweepInput in = trace_labelled(clf, lines, a->max_length, 64);
     engine::PolicyParams pp;
     pp.policy = parse_policy(a->policy.empty() ? info.policy : a->policy);

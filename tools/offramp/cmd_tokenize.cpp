@@ -46,7 +46,6 @@ Run add_tokenize(CLI::App& app) {
       ->check(CLI::IsMember({"jsonl", "ids"}))->capture_default_str();
   app.add_flag("--tsv", a->tsv, "Input lines are label<TAB>text; the text after the first TAB is tokenized");
   return [a] {
-    const auto lines = read_input(a->input, a->tsv ? InputFormat::Tsv : InputFormat::Text, false);
     std::unique_ptr<engine::Tokenizer> tok;
     int max_length = a->max_length;
     try {
@@ -57,6 +56,8 @@ Run add_tokenize(CLI::App& app) {
     } catch (const std::exception& e) {
       throw Error(e.what());
     }
+    const auto lines = read_input(a->input, a->tsv ? InputFormat::Tsv : InputFormat::Text, false,
+                                  [&](std::string_view t) { return tok->decided_prefix(t, max_length); });
     for (const auto& l : lines) {
       const auto ids = tok->encode(l.text, max_length);
       if (a->format == "ids") {

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "offramp/error.h"
 
@@ -9,57 +10,97 @@ namespace offramp::cli {
 
 namespace {
 
-// std::getline that stops adding to `line` after limit + 1 bytes (the caller reports the line as
-// too long), so an endless line cannot grow memory without bound. Returns false at end of input
-// with nothing read.
-bool read_line_bounded(std::istream& in, std::string& line, size_t limit) {
-  line.clear();
-  char buf[1 << 16];
-  bool any = false;
-  for (;;) {
-    in.getline(buf, sizeof buf);
-    const auto got = static_cast<size_t>(in.gcount());
-    if (got > 0) any = true;
-    if (in.eof()) {  // the last line, without '\n'
-      line.append(buf, got);
-      return any;
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+// Reads one line in blocks. Once the line's text is longer than kFormatProbeBytes and
+// `decided` names a prefix that fixes its tokens (asked each time the kept text doubles), the
+// line is cut there and the rest is read without being kept; `length` counts every byte, so
+// the kMaxLineBytes limit holds either way. Auto format is settled by the first non-blank line
+// (a long one by its first kFormatProbeBytes). Returns false at end of input with nothing read.
+class LineReader {
+ public:
+  LineReader(std::istream& in, InputFormat& format, const DecidedPrefix& decided)
+      : in_(in), format_(format), decided_(decided) {}
+
+  bool next(std::string& line, size_t& length) {
+    line.clear();
+    length = 0;
+    bool any = false, cut = false;
+    size_t next_check = kFormatProbeBytes;
+    for (;;) {
+      in_.getline(buf_, sizeof buf_);
+      const auto got = static_cast<size_t>(in_.gcount());
+      if (got > 0) any = true;
+      const bool eof = in_.eof(), whole = !eof && !in_.fail();  // whole: ended by '\n' (counted)
+      const size_t n = whole ? got - 1 : got;
+      length += n;
+      if (!cut) line.append(buf_, n);
+      if (eof || whole) {
+        if (!any) return false;
+        if (format_ == InputFormat::Auto && !blank(line))
+          format_ = line.find('\t') < kFormatProbeBytes ? InputFormat::Tsv : InputFormat::Text;
+        ++lines_;
+        return true;
+      }
+      in_.clear();  // the buffer filled before the newline: keep going
+      if (length > kMaxLineBytes) return true;
+      if (!cut && decided_ && line.size() >= next_check) {
+        cut = try_cut(line);
+        next_check = line.size() * 2;
+      }
     }
-    if (!in.fail()) {  // a whole line ended by '\n' (gcount counts it)
-      line.append(buf, got - 1);
-      return true;
-    }
-    // The buffer filled before the newline: keep going.
-    line.append(buf, got);
-    in.clear();
-    if (line.size() > limit) return true;
   }
-}
+
+ private:
+  bool try_cut(std::string& line) {
+    const size_t bom = lines_ == 0 && line.rfind(kBom, 0) == 0 ? kBom.size() : 0;
+    const std::string_view probe = std::string_view(line).substr(0, kFormatProbeBytes);
+    if (format_ == InputFormat::Auto) {
+      if (probe.find('\t', bom) != std::string_view::npos) format_ = InputFormat::Tsv;
+      else if (!blank(probe.substr(bom))) format_ = InputFormat::Text;
+      else return false;
+    }
+    size_t start = bom;
+    if (format_ == InputFormat::Tsv) {
+      const size_t tab = line.find('\t');
+      if (tab == std::string::npos) return false;  // the error comes when the line is parsed
+      start = tab + 1;
+    }
+    const auto keep = decided_(std::string_view(line).substr(start));
+    if (!keep) return false;
+    line.resize(start + *keep);
+    line.shrink_to_fit();
+    return true;
+  }
+
+  std::istream& in_;
+  InputFormat& format_;
+  const DecidedPrefix& decided_;
+  size_t lines_ = 0;
+  char buf_[1 << 16];
+};
 
 }  // namespace
 
-std::vector<InputLine> read_input(const std::string& path, InputFormat format, bool require_text) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  const std::string name = (path.empty() || path == "-") ? "<stdin>" : path;
-  if (name != "<stdin>") {
-    file.open(path, std::ios::binary);
-    if (!file) throw Error(path + ": cannot open input file");
-    in = &file;
-  }
+std::vector<InputLine> read_input(std::istream& in, const std::string& name, InputFormat format,
+                                  bool require_text, const DecidedPrefix& decided) {
   std::vector<std::string> lines;
   std::string line;
-  while (read_line_bounded(*in, line, kMaxLineBytes)) {
-    if (line.size() > kMaxLineBytes)
+  size_t length = 0;
+  auto reader = std::make_unique<LineReader>(in, format, decided);
+  while (reader->next(line, length)) {
+    if (length > kMaxLineBytes)
       throw Error(name + ":" + std::to_string(lines.size() + 1) + ": line longer than " +
                   std::to_string(kMaxLineBytes >> 20) + " MiB (the input limit per line)");
     if (!line.empty() && line.back() == '\r') line.pop_back();
     // A UTF-8 byte-order mark (files saved by some editors) is not part of the first line.
-    if (lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (lines.empty() && line.rfind(kBom, 0) == 0) line.erase(0, kBom.size());
     lines.push_back(std::move(line));
   }
-  while (!lines.empty() && lines.back().find_first_not_of(" \t") == std::string::npos) lines.pop_back();
+  while (!lines.empty() && blank(lines.back())) lines.pop_back();
   if (lines.empty()) throw Error(name + ": empty file (no input lines)");
-  if (format == InputFormat::Auto) format = lines.front().find('\t') != std::string::npos ? InputFormat::Tsv : InputFormat::Text;
 
   std::vector<InputLine> out;
   out.reserve(lines.size());
@@ -80,6 +121,14 @@ std::vector<InputLine> read_input(const std::string& path, InputFormat format, b
     out.push_back(std::move(in_line));
   }
   return out;
+}
+
+std::vector<InputLine> read_input(const std::string& path, InputFormat format, bool require_text,
+                                  const DecidedPrefix& decided) {
+  if (path.empty() || path == "-") return read_input(std::cin, "<stdin>", format, require_text, decided);
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(path + ": cannot open input file");
+  return read_input(file, path, format, require_text, decided);
 }
 
 }  // namespace offramp::cli

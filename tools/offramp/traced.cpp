@@ -10,8 +10,8 @@
 
 namespace offramp::cli {
 
-std::vector<InputLine> read_labelled(const std::string& path, const Classifier& clf) {
-  auto lines = read_input(path, InputFormat::Tsv, true);
+std::vector<InputLine> read_labelled(const std::string& path, const Classifier& clf, int max_length) {
+  auto lines = read_input(path, InputFormat::Tsv, true, [&](std::string_view t) { return clf.decided_prefix(t, max_length); });
   const auto& labels = clf.info().labels;
   for (const auto& l : lines)
     if (std::find(labels.begin(), labels.end(), *l.label) == labels.end()) {

@@ -13,8 +13,9 @@
 namespace offramp::cli {
 
 // Reads label<TAB>text lines and checks every label against the model's (the error names
-// the line). Throws offramp::Error.
-std::vector<InputLine> read_labelled(const std::string& path, const Classifier& clf);
+// the line); a long text keeps what decides its tokens at max_length (0: the model's).
+// Throws offramp::Error.
+std::vector<InputLine> read_labelled(const std::string& path, const Classifier& clf, int max_length);
 
 // Runs the model over `lines` in batches, with progress on stderr.
 engine::SweepInput trace_labelled(const Classifier& clf, const std::vector<InputLine>& lines, int max_length,

@@ -141,6 +141,10 @@ class Classifier {
   // model's limit when max_length is 0) and their vocabulary strings.
   std::vector<int> tokenize(std::string_view text, int max_length = 0) const;
   std::string token_string(int id) const;
+  // For reading a huge text in bounded memory: given its first bytes, the length of a prefix
+  // that gives every text starting with it the same tokens (so the rest need not be kept or
+  // even read); nullopt while `partial` is not enough to tell. max_length as in tokenize().
+  std::optional<size_t> decided_prefix(std::string_view partial, int max_length = 0) const;
 
   const ModelInfo& info() const;
 
