@@ -34,11 +34,19 @@ kernels::Activation parse_activation(const std::string& name, const std::string&
 OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
   nlohmann::json j = read_model_json(path);
   auto bad = [&](const std::string& what) { return ModelError(path + ": " + what); };
+  // An integer field checked before it is narrowed (a float or a 100-digit number cast to int
+  // would be undefined behaviour, found by tests/fuzz/fuzz_config.cpp).
+  auto integer = [&](const nlohmann::json& v, const std::string& field, int64_t lo, int64_t hi) {
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) ||
+        v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      throw bad(field + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + v.dump() + ")");
+    return static_cast<int>(v.get<int64_t>());
+  };
   try {
     OfframpConfig oc;
     if (!j.is_object()) throw bad("not a JSON object");
     if (!j.contains("format_version")) throw bad("missing field 'format_version'");
-    oc.format_version = j.at("format_version").get<int>();
+    oc.format_version = integer(j["format_version"], "format_version", 0, 1 << 20);
     if (oc.format_version != kOfframpFormatVersion)
       throw bad("format_version " + std::to_string(oc.format_version) + " is not supported (this build reads " +
                 std::to_string(kOfframpFormatVersion) + ")");
@@ -47,15 +55,15 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
     oc.labels = j["labels"].get<std::vector<std::string>>();
     if (std::set<std::string>(oc.labels.begin(), oc.labels.end()).size() != oc.labels.size())
       throw bad("'labels' has duplicates");
-    oc.max_length = j.value("max_length", 0);
-    if (oc.max_length < 0 || oc.max_length == 1 || oc.max_length > cfg.max_tokens())
+    oc.max_length = j.contains("max_length") ? integer(j["max_length"], "max_length", 0, cfg.max_tokens()) : 0;
+    if (oc.max_length == 1)
       throw bad("max_length " + std::to_string(oc.max_length) + " must be 0 (model maximum) or 2.." +
                 std::to_string(cfg.max_tokens()));
     if (j.contains("policy")) {
       const auto& p = j["policy"];
       oc.policy = p.value("name", oc.policy);
       oc.threshold = p.value("threshold", oc.threshold);
-      oc.patience = p.value("patience", oc.patience);
+      if (p.contains("patience")) oc.patience = integer(p["patience"], "policy.patience", 0, 1 << 20);
     }
     if (oc.policy != "max_prob" && oc.policy != "entropy" && oc.policy != "patience")
       throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy or patience)");
@@ -64,7 +72,8 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
     int prev = 0;
     for (const auto& e : j["exits"]) {
       ExitSpec s;
-      s.layer = e.at("layer").get<int>();
+      if (!e.is_object() || !e.contains("layer")) throw bad("each exit needs a 'layer'");
+      s.layer = integer(e["layer"], "exit layer", 1, cfg.layers);
       if (s.layer <= prev || s.layer > cfg.layers)
         throw bad("exit layers must increase and lie in 1.." + std::to_string(cfg.layers) + " (got " +
                   std::to_string(s.layer) + ")");
@@ -73,12 +82,13 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
       if (pool == "cls") s.pooling = kernels::Pooling::Cls;
       else if (pool == "mean") s.pooling = kernels::Pooling::Mean;
       else throw bad("exit at layer " + std::to_string(s.layer) + ": unknown pooling '" + pool + "' (cls or mean)");
-      s.temperature = e.value("temperature", 1.0f);
+      const double temperature = e.value("temperature", 1.0);  // checked before narrowing to float
+      if (!(temperature > 0.0) || temperature > 1e4)
+        throw bad("exit at layer " + std::to_string(s.layer) + ": temperature must be in (0, 1e4]");
+      s.temperature = static_cast<float>(temperature);
       if (e.contains("activation"))
         s.activation = parse_activation(e.at("activation").get<std::string>(),
                                         path + ": exit at layer " + std::to_string(s.layer));
-      if (!(s.temperature > 0.0f) || s.temperature > 1e4f)
-        throw bad("exit at layer " + std::to_string(s.layer) + ": temperature must be in (0, 1e4]");
       oc.exits.push_back(s);
     }
     return oc;

@@ -129,7 +129,7 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
   std::vector<float> out(n);
   switch (t.dtype) {
     case DType::F32:
-      std::memcpy(out.data(), p, n * 4);
+      if (n > 0) std::memcpy(out.data(), p, n * 4);  // an empty tensor's out.data() may be null
       break;
     case DType::F16:
     case DType::BF16:

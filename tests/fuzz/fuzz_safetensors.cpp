@@ -52,8 +52,9 @@ void swap_number(std::string& header, std::minstd_rand& rng) {
   if (b > 0 && header[b - 1] == '-') --b;
   std::string value = kBoundaryNumbers[rng() % std::size(kBoundaryNumbers)];
   if (rng() % 3 == 0) {  // the old value plus or minus one
-    const long long v = std::strtoll(header.c_str() + b, nullptr, 10);
-    value = std::to_string(rng() % 2 ? v + 1 : v - 1);
+    // Unsigned, so the neighbours of the extremes wrap instead of overflowing.
+    const auto v = static_cast<unsigned long long>(std::strtoll(header.c_str() + b, nullptr, 10));
+    value = std::to_string(static_cast<long long>(rng() % 2 ? v + 1 : v - 1));
   }
   header.replace(b, e - b, value);
 }

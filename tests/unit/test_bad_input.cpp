@@ -156,7 +156,10 @@ TEST(BadModel, ConfigProblems) {
   EXPECT_MENTIONS(load_error(d), "config.json", "not valid JSON");
   d = scratch("bad_offramp_json");
   std::ofstream(d / "offramp.json", std::ios::trunc) << R"({"format_version": 1, "labels": ["a","b"], "exits": [{"layer": 9}]})";
-  EXPECT_MENTIONS(load_error(d), "offramp.json", "exit layers");
+  EXPECT_MENTIONS(load_error(d), "offramp.json", "exit layer", "1..");
+  d = scratch("huge_exit_layer");  // found by fuzz_config: a 130-digit layer was cast to int
+  std::ofstream(d / "offramp.json", std::ios::trunc) << R"({"format_version": 1, "labels": ["a","b"], "exits": [{"layer": 9e130}]})";
+  EXPECT_MENTIONS(load_error(d), "offramp.json", "exit layer must be an integer");
   d = scratch("future_format");
   std::ofstream(d / "offramp.json", std::ios::trunc) << R"({"format_version": 7, "labels": ["a","b"], "exits": []})";
   EXPECT_MENTIONS(load_error(d), "format_version 7");
