@@ -39,8 +39,7 @@ class LineReader {
       if (!cut) line.append(buf_, n);
       if (eof || whole) {
         if (!any) return false;
-        if (format_ == InputFormat::Auto && !blank(line))
-          format_ = line.find('\t') < kFormatProbeBytes ? InputFormat::Tsv : InputFormat::Text;
+        settle_format(line);
         ++lines_;
         return true;
       }
@@ -54,14 +53,18 @@ class LineReader {
   }
 
  private:
+  // Auto format: the first non-blank line settles it, TSV when a TAB lies in its first
+  // kFormatProbeBytes. Returns whether the format is known.
+  bool settle_format(std::string_view line) {
+    const std::string_view probe = line.substr(0, kFormatProbeBytes);
+    if (format_ == InputFormat::Auto && !blank(probe))
+      format_ = probe.find('\t') != std::string_view::npos ? InputFormat::Tsv : InputFormat::Text;
+    return format_ != InputFormat::Auto;
+  }
+
   bool try_cut(std::string& line) {
     const size_t bom = lines_ == 0 && line.rfind(kBom, 0) == 0 ? kBom.size() : 0;
-    const std::string_view probe = std::string_view(line).substr(0, kFormatProbeBytes);
-    if (format_ == InputFormat::Auto) {
-      if (probe.find('\t', bom) != std::string_view::npos) format_ = InputFormat::Tsv;
-      else if (!blank(probe.substr(bom))) format_ = InputFormat::Text;
-      else return false;
-    }
+    if (!settle_format(std::string_view(line).substr(bom))) return false;
     size_t start = bom;
     if (format_ == InputFormat::Tsv) {
       const size_t tab = line.find('\t');
