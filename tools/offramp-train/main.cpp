@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--clip", o.clip, "Gradient-norm clipping (0 = off)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--dropout", o.dropout, "Dropout (default 0.1)")->check(CLI::Range(0.0, 0.9));
   app.add_option("--seed", o.seed, "Seed: same seed, data and threads give the same run on the CPU")->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   app.add_option("--select", o.select, "Best epoch by the mean accuracy over exits (mean) or the last exit's (last)")
       ->check(CLI::IsMember({"mean", "last"}))->capture_default_str();
   app.add_option("--max-steps", o.max_steps, "Stop after this many optimizer steps in all (0 = no limit)")->check(CLI::NonNegativeNumber);
@@ -57,7 +57,15 @@ int main(int argc, char** argv) {
              "  offramp-train --init my-distilbert-sst2 --keep-head --exits 2,4 --train ... --dev ... --out ...\n"
              "  offramp-train --config tiny.json --tokenizer spm/ --train ... --dev ... --out ... --lr 1e-3 --epochs 20\n"
              "Ctrl-C saves OUT/checkpoint; rerun the same command with --resume OUT/checkpoint to continue.");
-  CLI11_PARSE(app, argc, argv);
+  // Usage mistakes exit 1 with the tool's prefix, as `offramp` does (not CLI11's 105, 109, ...).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "offramp-train: error: " + std::string(e.what()) + "\nRun 'offramp-train --help' for the options.\n";
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   if (o.init_dir.empty() && o.config_json.empty()) {
     std::cerr << "offramp-train: error: give --init CHECKPOINT_DIR (fine-tune) or --config FILE --tokenizer DIR (from scratch)\n";
     return 1;

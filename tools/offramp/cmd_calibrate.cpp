@@ -107,7 +107,7 @@ Run add_calibrate(CLI::App& app) {
   app.add_flag("--no-plot", a->no_plot, "Skip the gnuplot plot");
   app.add_option("--timing-inputs", a->timing_inputs, "Dev inputs timed per curve point at batch 32 (a quarter of them at batch 1); 0 = no timing")
       ->check(CLI::Range(0, 1 << 20))->capture_default_str();
-  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_device_flags(app, a->device);
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (default: the model's)")->check(CLI::Range(2, 1 << 20));
   app.footer("Runs DEV once to full depth, recording every exit head, and replays every threshold offline.\n"

@@ -30,10 +30,10 @@ Run add_classify(CLI::App& app) {
   app.add_option("--threshold", a->threshold, "Exit threshold (default: the model's offramp.json)")->check(CLI::Range(0.0, 1e9));
   app.add_option("--policy", a->policy, "max_prob, entropy or patience (default: the model's)")
       ->check(CLI::IsMember({"max_prob", "entropy", "patience"}));
-  app.add_option("--patience", a->patience, "Patience policy: consecutive unchanged exits")->check(CLI::NonNegativeNumber);
+  app.add_option("--patience", a->patience, "Patience policy: consecutive unchanged exits")->check(CLI::Range(0, 1 << 20));
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (incl. [CLS]/[SEP])")->check(CLI::Range(2, 1 << 20));
   app.add_option("--batch-size", a->batch_size, "Texts per batch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_device_flags(app, a->device);
   app.add_flag("--probabilities", a->probabilities, "Also print the per-label probabilities");
   app.add_flag("--logits", a->logits, "Also print the exit head's raw per-label logits (before the temperature)");

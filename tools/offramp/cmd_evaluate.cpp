@@ -33,8 +33,8 @@ Run add_evaluate(CLI::App& app) {
   app.add_option("--policy", a->policy, "max_prob, entropy or patience (default: the model's)")
       ->check(CLI::IsMember({"max_prob", "entropy", "patience"}));
   app.add_option("--threshold", a->threshold, "Exit threshold (default: the model's)")->check(CLI::Range(0.0, 1e9));
-  app.add_option("--patience", a->patience, "Patience policy's k (default: the model's)")->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--patience", a->patience, "Patience policy's k (default: the model's)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_device_flags(app, a->device);
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (default: the model's)")->check(CLI::Range(2, 1 << 20));
   return [a] {
@@ -42,6 +42,7 @@ Run add_evaluate(CLI::App& app) {
     const ModelInfo& info = clf.info();
     if (info.exits.empty())
       throw Error(a->model + ": this model has no exit heads; add them with offramp-train");
+    if (!a->json.empty()) report::require_writable(a->json, "--json");
     const auto lines = read_labelled(a->input, clf, a->max_length);
     const engine::SweepInput in = trace_labelled(clf, lines, a->max_length, 64);
     engine::PolicyParams pp;
@@ -51,16 +52,17 @@ Run add_evaluate(CLI::App& app) {
     const auto point = engine::simulate(in, pp);
     const auto full = engine::full_depth_point(in);
     const auto statics = engine::static_points(in);
-    print_point_header(false);
-    print_point("full depth", full);
-    for (const auto& p : statics) print_point(point_name(p), p);
-    print_point(point_name(point), point);
+    // The JSON first: if it cannot be written, nothing half-done reaches stdout.
     if (!a->json.empty()) {
       nlohmann::json j = {{"model", a->model}, {"data", a->input}, {"inputs", in.size()}, {"full_depth", point_json(full)},
                           {"static", nlohmann::json::array()}, {"setting", point_json(point)}};
       for (const auto& p : statics) j["static"].push_back(point_json(p));
       report::write_file_atomic(a->json, j.dump(1) + "\n");
     }
+    print_point_header(false);
+    print_point("full depth", full);
+    for (const auto& p : statics) print_point(point_name(p), p);
+    print_point(point_name(point), point);
     return 0;
   };
 }

@@ -30,7 +30,8 @@ struct RunPoint {
 // Draws the curves of an offramp-bench JSON `j` already checked to hold a "benchmarks" array.
 int draw(const nlohmann::json& j, const PlotArgs& args) {
   // Runs on the real (labelled) texts; with repetitions, their mean aggregate.
-  const std::regex name_re(R"(^Classify/real/b(\d+)/t(\d+)/([^/]+)/([a-z]+))");
+  // At most 6 digits, so std::stoi cannot overflow on a hand-edited name.
+  const std::regex name_re(R"(^Classify/real/b(\d{1,6})/t(\d{1,6})/([^/]+)/([a-z]+))");
   std::map<int, std::map<int, std::vector<RunPoint>>> runs;  // threads -> batch -> points
   bool has_aggregates = false;
   for (const auto& b : j["benchmarks"]) has_aggregates |= b.value("run_type", "") == "aggregate";
@@ -85,9 +86,10 @@ Run add_plot(CLI::App& app) {
   auto a = std::make_shared<PlotArgs>();
   app.add_option("BENCH", a->input, "offramp-bench JSON (--benchmark_out=FILE --benchmark_out_format=json)")->required();
   app.add_option("--out", a->out, "Output stem: writes STEM.png and STEM.svg (default: BENCH without .json, plus -tradeoff)");
-  app.add_option("--threads", a->threads, "Thread count whose runs to draw (default: the largest in the file)")->check(CLI::PositiveNumber);
+  app.add_option("--threads", a->threads, "Thread count whose runs to draw (default: the largest in the file)")->check(CLI::Range(1, 1024));
   return [a] {
     require_gnuplot();
+    if (std::filesystem::is_directory(a->input)) throw Error(a->input + ": is a directory, not offramp-bench's JSON");
     std::ifstream in(a->input);
     if (!in) throw Error(a->input + ": cannot open");
     nlohmann::json j;

@@ -1,5 +1,6 @@
 #include "tools/offramp/input.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -21,8 +22,8 @@ bool blank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::str
 // (a long one by its first kFormatProbeBytes). Returns false at end of input with nothing read.
 class LineReader {
  public:
-  LineReader(std::istream& in, InputFormat& format, const DecidedPrefix& decided)
-      : in_(in), format_(format), decided_(decided) {}
+  LineReader(std::istream& in, const std::string& name, InputFormat& format, const DecidedPrefix& decided)
+      : in_(in), name_(name), format_(format), decided_(decided) {}
 
   bool next(std::string& line, size_t& length) {
     line.clear();
@@ -33,6 +34,9 @@ class LineReader {
       in_.getline(buf_, sizeof buf_);
       const auto got = static_cast<size_t>(in_.gcount());
       if (got > 0) any = true;
+      // Nothing read, no end of file: a read error (EIO, or a directory named as the input),
+      // which clear() below would otherwise retry forever.
+      if (in_.bad() || (got == 0 && !in_.eof())) throw Error(name_ + ": cannot read (read error)");
       const bool eof = in_.eof(), whole = !eof && !in_.fail();  // whole: ended by '\n' (counted)
       const size_t n = whole ? got - 1 : got;
       length += n;
@@ -79,6 +83,7 @@ class LineReader {
   }
 
   std::istream& in_;
+  const std::string& name_;
   InputFormat& format_;
   const DecidedPrefix& decided_;
   size_t lines_ = 0;
@@ -92,7 +97,7 @@ std::vector<InputLine> read_input(std::istream& in, const std::string& name, Inp
   std::vector<std::string> lines;
   std::string line;
   size_t length = 0;
-  auto reader = std::make_unique<LineReader>(in, format, decided);
+  auto reader = std::make_unique<LineReader>(in, name, format, decided);
   while (reader->next(line, length)) {
     if (length > kMaxLineBytes)
       throw Error(name + ":" + std::to_string(lines.size() + 1) + ": line longer than " +
@@ -129,6 +134,8 @@ std::vector<InputLine> read_input(std::istream& in, const std::string& name, Inp
 std::vector<InputLine> read_input(const std::string& path, InputFormat format, bool require_text,
                                   const DecidedPrefix& decided) {
   if (path.empty() || path == "-") return read_input(std::cin, "<stdin>", format, require_text, decided);
+  // A FIFO or /dev/stdin is a fine input; a directory opens but cannot be read.
+  if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, not an input file");
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(path + ": cannot open input file");
   return read_input(file, path, format, require_text, decided);

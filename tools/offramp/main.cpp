@@ -1,5 +1,6 @@
 // The `offramp` command-line tool.
 #include <iostream>
+#include <string>
 
 #include "offramp/error.h"
 #include "tools/offramp/commands.h"
@@ -24,7 +25,33 @@ int main(int argc, char** argv) {
       offramp::cli::add_evaluate);
   add("plot", "Draw accuracy vs FLOPs and vs measured time from an offramp-bench JSON output", offramp::cli::add_plot);
   add("tokenize", "Print the token ids (and pieces) the model sees for each input line", offramp::cli::add_tokenize);
-  CLI11_PARSE(app, argc, argv);
+  // CLI11 would say only "A subcommand is required" for a misspelt command.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const auto& [sub, run] : commands) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->get_name() == argv[1];
+    }
+    if (!known) {
+      std::cerr << "offramp: unknown command '" << argv[1] << "' (commands: " << names << "; see offramp --help)\n";
+      return 1;
+    }
+  }
+  // Usage mistakes read like every other error, and point at the subcommand's own --help.
+  app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+    std::string help = "offramp --help";
+    for (const CLI::App* sub : a->get_subcommands()) help = "offramp " + sub->get_name() + " --help";
+    return "offramp: error: " + std::string(e.what()) + "\nRun '" + help + "' for the options.\n";
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (and "Run with --help"); --help and --version are "errors"
+    // with status 0. Every other usage mistake exits 1 like any other bad input, not with
+    // CLI11's per-kind codes (105, 109, ...), so scripts see one convention.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   try {
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return run();

@@ -9,4 +9,8 @@ namespace offramp::report {
 // Throws offramp::Error naming the path when it cannot write.
 void write_file_atomic(const std::string& path, const std::string& text);
 
+// Checked before long work whose result goes to `path`: its directory exists and is writable
+// and `path` is not a directory. Throws offramp::Error naming the path and `flag` otherwise.
+void require_writable(const std::string& path, const std::string& flag);
+
 }  // namespace offramp::report
