@@ -186,3 +186,28 @@ TEST(Cli, TokenizeMatchesTheLibrary) {
   const auto ids = run("tokenize --format ids --max-length 4 " + offramp::test::minilm_dir(), "Hello, world!\n");
   EXPECT_EQ(ids.out, "101 7592 1010 102\n");
 }
+
+// OMP_THREAD_LIMIT below the engine's thread count once made oneDNN split its GEMMs for
+// threads the parallel region never got, leaving part of each output unwritten: different
+// exits and logits without an error. The engine now keeps within the limit.
+TEST(Cli, AnOpenMpThreadLimitGivesTheSameResults) {
+  std::ifstream in(offramp::test::repo_dir() + "/data/fine_foods/test.tsv");
+  std::string text, line;
+  for (int i = 0; i < 32 && std::getline(in, line); ++i) text += line.substr(line.find('\t') + 1) + "\n";
+  const std::string args = "classify " + model("minilm-heads") + " --threshold 0.8 --logits --threads 2";
+  const auto free_run = run(args, text);
+  const auto limited = offramp::test::run_command("OMP_THREAD_LIMIT=1 " + std::string(OFFRAMP_CLI) + " " + args, text);
+  ASSERT_EQ(free_run.rc, 0) << free_run.err;
+  ASSERT_EQ(limited.rc, 0) << limited.err;
+  std::istringstream a(free_run.out), b(limited.out);
+  std::string la, lb;
+  int rows = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+    EXPECT_EQ(ja["exit_layer"], jb["exit_layer"]) << "line " << ja["line"];
+    const auto xa = ja["logits"].get<std::vector<double>>(), xb = jb["logits"].get<std::vector<double>>();
+    for (size_t k = 0; k < xa.size(); ++k) EXPECT_NEAR(xa[k], xb[k], 1e-4) << "line " << ja["line"];
+    ++rows;
+  }
+  EXPECT_EQ(rows, 32);
+}
