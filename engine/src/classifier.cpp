@@ -184,6 +184,7 @@ Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& t
   bo.policy.policy = options.policy.value_or(parse_policy(m.offramp.policy));
   bo.policy.threshold = options.threshold.value_or(m.offramp.threshold);
   bo.policy.patience = options.patience.value_or(m.offramp.patience);
+  bo.policy.full_depth = options.full_depth;
   bo.max_batch_tokens = options.max_batch_tokens;
   bo.temperatures = options.temperatures;
   if (!(bo.policy.threshold >= 0.0)) throw Error("threshold must be >= 0 (got " + std::to_string(bo.policy.threshold) + ")");

@@ -16,7 +16,7 @@ kernels::ExitRule exit_rule(const PolicyParams& p, bool record_heads, size_t hea
   r.policy = exit_policy(p.policy);
   r.threshold = p.threshold;
   r.patience = p.patience;
-  r.never_exit = record_heads;
+  r.never_exit = record_heads || p.full_depth;
   r.final_head = head + 1 == heads;
   return r;
 }

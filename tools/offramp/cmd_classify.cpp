@@ -17,7 +17,7 @@ struct ClassifyArgs {
   std::optional<int> patience, max_length;
   int batch_size = 32, threads = 0;
   DeviceFlags device;
-  bool probabilities = false, logits = false;
+  bool probabilities = false, logits = false, full_depth = false;
 };
 }  // namespace
 
@@ -35,6 +35,7 @@ Run add_classify(CLI::App& app) {
   app.add_option("--batch-size", a->batch_size, "Texts per batch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_device_flags(app, a->device);
+  app.add_flag("--full-depth", a->full_depth, "No early exit: every input runs every layer and answers at the last head");
   app.add_flag("--probabilities", a->probabilities, "Also print the per-label probabilities");
   app.add_flag("--logits", a->logits, "Also print the exit head's raw per-label logits (before the temperature)");
   app.footer("Output: one JSON object per input line on stdout (line, label, confidence, exit_layer, tokens, flops).\n"
@@ -58,6 +59,7 @@ Run add_classify(CLI::App& app) {
     opt.threshold = a->threshold;
     opt.patience = a->patience;
     opt.max_length = a->max_length;
+    opt.full_depth = a->full_depth;
     if (!a->policy.empty()) opt.policy = parse_policy(a->policy);
 
     size_t correct = 0, labelled = 0;

@@ -69,6 +69,9 @@ struct ClassifyOptions {
   std::optional<int> max_length;    // tokens incl. [CLS]/[SEP]; longer texts are truncated
   int max_batch_tokens = 16384;     // larger batches are split into chunks of at most this
   std::vector<float> temperatures;  // per exit head, > 0; empty = the model's offramp.json
+  bool full_depth = false;          // no early exit under any policy: every input runs every
+                                    // layer and answers at the last head (the baseline a curve
+                                    // is measured against; earlier heads still run and count)
 };
 
 struct Result {

@@ -1,0 +1,143 @@
+// The steps of `offramp calibrate` (tools/offramp/calibrate_steps.h), each alone on a real
+// traced dev set: temperatures, sweep, choice, the options that reproduce a point and the
+// full-depth baseline, and storing the choice in a model.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "models/bert_config.h"
+#include "models/exit_heads.h"
+#include "tests/support/fixtures.h"
+#include "tools/offramp/calibrate_steps.h"
+#include "tools/offramp/traced.h"
+
+namespace fs = std::filesystem;
+using namespace offramp;
+namespace steps = offramp::cli::calibration;
+
+namespace {
+
+// A writable copy of the MiniLM fixture with random mean-pooled heads, its offramp.json edited.
+std::string model_copy(const std::string& name, const std::function<void(nlohmann::json&)>& edit = {}) {
+  const std::string dir = test::fresh_temp_dir(name) + "/model";
+  fs::copy(test::test_models_dir() + "/minilm-heads-mean", dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  if (edit) {
+    auto j = nlohmann::json::parse(std::ifstream(dir + "/offramp.json"));
+    edit(j);
+    std::ofstream(dir + "/offramp.json") << j.dump(1);
+  }
+  return dir;
+}
+
+std::vector<std::string> dev_texts(size_t n) {
+  std::vector<std::string> texts;
+  for (const auto& [label, text] : test::read_tsv(test::repo_dir() + "/data/fine_foods/dev.tsv"))
+    if (texts.size() < n) texts.push_back(text);
+  return texts;
+}
+
+engine::SweepInput traced(const Classifier& clf, size_t n) {
+  const std::string path = test::fresh_temp_dir("steps_dev") + "/dev.tsv";
+  test::head_lines(test::repo_dir() + "/data/fine_foods/dev.tsv", path, n);
+  return cli::trace_labelled(clf, cli::read_labelled(path, clf, 128), 128, 32);
+}
+
+}  // namespace
+
+TEST(CalibrateSteps, FullDepthIsFullDepthUnderAStoredPatiencePolicy) {
+  // Patience 0 leaves at the first head. calibrate once timed "full depth" with threshold 2.0,
+  // which patience ignores: its baseline was the first layer. full_depth_options is every layer.
+  const auto clf = Classifier::load(model_copy("steps_patience", [](auto& j) {
+    j["policy"] = {{"name", "patience"}, {"patience", 0}, {"threshold", 0.5}};
+  }));
+  const auto texts = dev_texts(24);
+  ClassifyOptions base;
+  base.max_length = 128;
+  ClassifyOptions old_way = base;
+  old_way.threshold = 2.0;
+  for (const auto& r : clf.classify(texts, old_way)) EXPECT_EQ(r.exit_layer, 1) << "the old baseline was not full depth";
+  const auto full = clf.classify(texts, steps::full_depth_options(base));
+  const auto last = clf.info().exits.back().layer;
+  ClassifyOptions max_prob_never = base;
+  max_prob_never.policy = Policy::MaxProb, max_prob_never.threshold = 2.0;
+  const auto reference = clf.classify(texts, max_prob_never);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(full[i].exit_layer, last);
+    EXPECT_EQ(full[i].logits, reference[i].logits);
+    EXPECT_EQ(full[i].label, reference[i].label);
+  }
+}
+
+TEST(CalibrateSteps, FullDepthOptionOverridesEveryPolicy) {
+  const auto clf = Classifier::load(test::test_models_dir() + "/minilm-heads-mean");
+  const auto texts = dev_texts(16);
+  const int last = clf.info().exits.back().layer;
+  for (const Policy p : {Policy::MaxProb, Policy::Entropy, Policy::Patience}) {
+    ClassifyOptions o{.threshold = 0.0, .policy = p, .patience = 0, .max_length = 128};
+    for (const auto& r : clf.classify(texts, o)) EXPECT_EQ(r.exit_layer, clf.info().exits.front().layer) << policy_name(p);
+    o.full_depth = true;
+    for (const auto& r : clf.classify(texts, o)) EXPECT_EQ(r.exit_layer, last) << policy_name(p);
+  }
+}
+
+TEST(CalibrateSteps, TemperaturesSweepChoiceAndPointOptionsReproduceTheEngine) {
+  const auto clf = Classifier::load(test::test_models_dir() + "/minilm-heads-mean");
+  engine::SweepInput in = traced(clf, 64);
+  const auto model_t = in.temperatures;
+  // keep: the model's temperatures stay, and before == after.
+  auto kept = steps::fit_temperatures(in, true);
+  ASSERT_EQ(kept.size(), model_t.size());
+  EXPECT_EQ(in.temperatures, model_t);
+  for (const auto& f : kept) EXPECT_EQ(f.ece_before, f.ece_after);
+  // fit: NLL never rises (the fit minimises it), and the replay uses the fitted values.
+  const auto fits = steps::fit_temperatures(in, false);
+  for (size_t e = 0; e < fits.size(); ++e) {
+    EXPECT_LE(fits[e].nll_after, fits[e].nll_before + 1e-9) << "exit " << e;
+    EXPECT_FLOAT_EQ(in.temperatures[e], static_cast<float>(fits[e].after));
+  }
+  const steps::Curves curves = steps::sweep_all(in);
+  ASSERT_EQ(curves.by_policy.size(), 3u);
+  EXPECT_DOUBLE_EQ(curves.full.relative_flops, 1.0);
+  ClassifyOptions base;
+  base.max_length = 128, base.temperatures = in.temperatures;
+  for (const char* name : {"max_prob", "patience"}) {
+    const auto& curve = curves.by_policy.at(name);
+    const size_t chosen = steps::choose(curve, curves.full, {.max_drop = 5.0}, name);
+    ASSERT_LT(chosen, curve.size());
+    EXPECT_GE(curve[chosen].accuracy, curves.full.accuracy - 0.05);
+    // The options that time a point give the exits the sweep predicted for it.
+    const auto texts = dev_texts(64);
+    const auto real = clf.classify(texts, steps::point_options(curve[chosen], parse_policy(name), base));
+    std::vector<int> hist(in.exit_layers.size());
+    for (const auto& r : real)
+      ++hist[static_cast<size_t>(std::find(in.exit_layers.begin(), in.exit_layers.end(), r.exit_layer) - in.exit_layers.begin())];
+    EXPECT_EQ(hist, curve[chosen].exit_histogram) << name;
+  }
+  // A budget nothing fits names the cheapest point.
+  try {
+    steps::choose(curves.by_policy.at("max_prob"), curves.full, {.budget = 1e-6}, "max_prob");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no max_prob threshold fits the FLOPs budget"), std::string::npos) << e.what();
+  }
+  const std::vector<size_t> timed = steps::points_to_time(curves.by_policy.at("max_prob"), 3);
+  EXPECT_EQ(timed.front(), 3u);
+}
+
+TEST(CalibrateSteps, StoreWritesTemperaturesAndThePatienceOfThePick) {
+  const std::string dir = model_copy("steps_store");
+  const auto cfg = models::load_bert_config(dir + "/config.json");
+  const size_t exits = models::load_offramp_config(dir + "/offramp.json", cfg).exits.size();
+  std::vector<float> temps(exits);
+  for (size_t e = 0; e < exits; ++e) temps[e] = 1.5f + 0.25f * static_cast<float>(e);
+  engine::SweepPoint pick;
+  pick.threshold = 3;  // patience k
+  steps::store_in_model(dir, temps, Policy::Patience, pick);
+  const auto oc = models::load_offramp_config(dir + "/offramp.json", cfg);
+  EXPECT_EQ(oc.policy, "patience");
+  EXPECT_EQ(oc.patience, 3);
+  for (size_t e = 0; e < exits; ++e) EXPECT_FLOAT_EQ(oc.exits[e].temperature, temps[e]);
+  EXPECT_THROW(steps::store_in_model(dir, {1.0f}, Policy::MaxProb, pick), Error);
+}

@@ -1,0 +1,244 @@
+#include "tools/offramp/calibrate_steps.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/src/temperature.h"
+#include "models/bert_config.h"
+#include "models/exit_heads.h"
+#include "tools/offramp/plot.h"
+#include "tools/offramp/traced.h"
+#include "tools/report/atomic_file.h"
+
+namespace offramp::cli::calibration {
+
+namespace fs = std::filesystem;
+
+std::vector<TemperatureFit> fit_temperatures(engine::SweepInput& in, bool keep) {
+  const size_t E = in.exit_layers.size(), L = static_cast<size_t>(in.labels);
+  std::vector<TemperatureFit> fits;
+  std::vector<float> z(in.size() * L);  // [N, labels]: exit e's logits
+  for (size_t e = 0; e < E; ++e) {
+    for (size_t i = 0; i < in.size(); ++i)
+      std::copy_n(in.logits.begin() + static_cast<std::ptrdiff_t>((i * E + e) * L), L,
+                  z.begin() + static_cast<std::ptrdiff_t>(i * L));
+    TemperatureFit f;
+    f.layer = in.exit_layers[e];
+    f.before = in.temperatures[e];
+    f.after = keep ? f.before : engine::fit_temperature(z, in.gold, in.labels);
+    f.ece_before = engine::expected_calibration_error(z, in.gold, in.labels, f.before);
+    f.ece_after = engine::expected_calibration_error(z, in.gold, in.labels, f.after);
+    f.nll_before = engine::temperature_nll(z, in.gold, in.labels, f.before);
+    f.nll_after = engine::temperature_nll(z, in.gold, in.labels, f.after);
+    in.temperatures[e] = static_cast<float>(f.after);
+    fits.push_back(f);
+  }
+  return fits;
+}
+
+void print_temperatures(const std::vector<TemperatureFit>& fits) {
+  std::cout << "exit  layer  temperature (before -> after)   ECE before -> after   NLL before -> after\n";
+  for (size_t e = 0; e < fits.size(); ++e) {
+    const auto& f = fits[e];
+    std::cout << std::setw(4) << e << std::setw(7) << f.layer << std::fixed << std::setprecision(3) << std::setw(13)
+              << f.before << " -> " << std::setw(6) << f.after << std::setprecision(4) << std::setw(16) << f.ece_before
+              << " -> " << std::setw(6) << f.ece_after << std::setw(13) << f.nll_before << " -> " << f.nll_after << "\n";
+  }
+}
+
+Curves sweep_all(const engine::SweepInput& in) {
+  Curves c;
+  c.full = engine::full_depth_point(in);
+  c.statics = engine::static_points(in);
+  for (Policy p : {Policy::MaxProb, Policy::Entropy, Policy::Patience}) c.by_policy[policy_name(p)] = engine::sweep(in, p);
+  return c;
+}
+
+std::string Criterion::describe() const {
+  std::ostringstream s;
+  if (budget) s << "--budget " << *budget;
+  else s << "--max-drop " << max_drop.value_or(1.0);
+  return s.str();
+}
+
+nlohmann::json Criterion::to_json() const {
+  return budget ? nlohmann::json{{"budget", *budget}} : nlohmann::json{{"max_drop", max_drop.value_or(1.0)}};
+}
+
+size_t choose(const std::vector<engine::SweepPoint>& curve, const engine::SweepPoint& full, const Criterion& c,
+              const std::string& policy) {
+  const int i = c.budget ? engine::choose_by_budget(curve, *c.budget)
+                         : engine::choose_by_max_drop(curve, full.accuracy, c.max_drop.value_or(1.0));
+  if (i >= 0) return static_cast<size_t>(i);
+  if (c.budget)
+    throw Error("no " + policy + " threshold fits the FLOPs budget " + std::to_string(*c.budget) + " (the cheapest costs " +
+                std::to_string(curve.back().relative_flops) + "); raise --budget");
+  throw Error("no " + policy + " threshold within --max-drop of full depth");
+}
+
+ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const ClassifyOptions& base) {
+  ClassifyOptions o = base;
+  o.policy = policy;
+  if (policy == Policy::Patience) o.patience = static_cast<int>(p.threshold);
+  else o.threshold = p.threshold;
+  return o;
+}
+
+ClassifyOptions full_depth_options(const ClassifyOptions& base) {
+  ClassifyOptions o = base;
+  o.full_depth = true;
+  return o;
+}
+
+namespace {
+
+// Mean wall-clock ms per input for classify() over `texts` in batches of `batch`, and the
+// energy per input when the meter can read it.
+double time_per_input(const Classifier& clf, const std::vector<std::string>& texts, size_t batch,
+                      const ClassifyOptions& opt, const report::EnergySource& meter,
+                      std::optional<double>* joules_per_input = nullptr) {
+  std::vector<std::string> chunk;
+  const double j0 = meter.available() ? meter.joules() : 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t b = 0; b < texts.size(); b += batch) {
+    chunk.assign(texts.begin() + static_cast<std::ptrdiff_t>(b),
+                 texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), b + batch)));
+    (void)clf.classify(chunk, opt);
+  }
+  const double n = static_cast<double>(texts.size());
+  if (joules_per_input && meter.available()) *joules_per_input = (meter.joules() - j0) / n;
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / n;
+}
+
+report::CostRow cost_row(const std::string& setting, const engine::SweepPoint& p, int batch, int threads, double ms,
+                         const std::optional<double>& joules_per_input) {
+  report::CostRow c;
+  c.setting = setting, c.batch_size = batch, c.threads = threads;
+  c.accuracy = p.accuracy, c.gflop_per_input = p.mean_flops * 1e-9, c.relative_flops = p.relative_flops;
+  c.mean_exit_layer = p.mean_exit_layer;
+  if (ms > 0) c.inputs_per_s = 1e3 / ms;
+  if (joules_per_input) c.joules_per_1000 = 1000 * *joules_per_input;
+  return c;
+}
+
+std::string csv_row(const engine::SweepPoint& p) {
+  std::ostringstream s;
+  s << std::setprecision(8) << p.kind << "," << p.policy << "," << p.threshold << "," << p.accuracy << "," << p.macro_f1
+    << "," << p.mean_flops << "," << p.relative_flops << "," << p.mean_exit_layer << ",";
+  for (size_t e = 0; e < p.exit_histogram.size(); ++e) s << (e ? ";" : "") << p.exit_histogram[e];
+  s << ",";
+  if (p.ms_per_input_batch1 >= 0) s << p.ms_per_input_batch1;
+  s << ",";
+  if (p.ms_per_input_batch32 >= 0) s << p.ms_per_input_batch32;
+  return s.str() + "\n";
+}
+
+}  // namespace
+
+std::vector<size_t> points_to_time(const std::vector<engine::SweepPoint>& curve, size_t chosen) {
+  std::vector<size_t> timed{chosen};
+  for (double target : {0.4, 0.7}) {
+    size_t best = 0;
+    for (size_t i = 1; i < curve.size(); ++i)
+      if (std::abs(curve[i].relative_flops - target) < std::abs(curve[best].relative_flops - target)) best = i;
+    if (std::find(timed.begin(), timed.end(), best) == timed.end()) timed.push_back(best);
+  }
+  return timed;
+}
+
+void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, Policy policy,
+                 engine::SweepPoint& full, std::vector<engine::SweepPoint>& curve, const report::EnergySource& meter,
+                 report::Report& green) {
+  const auto& texts = plan.texts;
+  const std::vector<std::string> texts1(texts.begin(),
+                                        texts.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(1, texts.size() / 4)));
+  std::cerr << "timing " << plan.timed.size() + 1 << " points on " << texts.size() << " dev inputs at batch 32 and "
+            << texts1.size() << " at batch 1\n";
+  const ClassifyOptions fo = full_depth_options(base);
+  (void)time_per_input(clf, texts1, 1, fo, meter);  // warm-up
+  std::optional<double> j1, j32;
+  full.ms_per_input_batch1 = time_per_input(clf, texts1, 1, fo, meter, &j1);
+  full.ms_per_input_batch32 = time_per_input(clf, texts, 32, fo, meter, &j32);
+  green.rows.push_back(cost_row("full depth", full, 1, plan.threads, full.ms_per_input_batch1, j1));
+  green.rows.push_back(cost_row("full depth", full, 32, plan.threads, full.ms_per_input_batch32, j32));
+  for (size_t i : plan.timed) {
+    const ClassifyOptions o = point_options(curve[i], policy, base);
+    curve[i].ms_per_input_batch1 = time_per_input(clf, texts1, 1, o, meter, &j1);
+    curve[i].ms_per_input_batch32 = time_per_input(clf, texts, 32, o, meter, &j32);
+    const std::string name = point_name(curve[i]) + (i == plan.chosen ? " (chosen)" : "");
+    green.rows.push_back(cost_row(name, curve[i], 1, plan.threads, curve[i].ms_per_input_batch1, j1));
+    green.rows.push_back(cost_row(name, curve[i], 32, plan.threads, curve[i].ms_per_input_batch32, j32));
+  }
+}
+
+void write_outputs(const Outputs& o, const report::Report& green) {
+  const Curves& c = *o.curves;
+  const fs::path out(o.out);
+  const engine::SweepPoint& pick = c.by_policy.at(o.policy)[o.chosen];
+  std::string csv =
+      "kind,policy,threshold,accuracy,macro_f1,mean_flops,relative_flops,mean_exit_layer,exit_histogram,"
+      "ms_per_input_batch1,ms_per_input_batch32\n";
+  csv += csv_row(c.full);
+  for (const auto& p : c.statics) csv += csv_row(p);
+  for (const auto& [name, pts] : c.by_policy)
+    for (const auto& p : pts) csv += csv_row(p);
+  nlohmann::json temps = nlohmann::json::array();
+  for (size_t e = 0; e < o.temperatures.size(); ++e) {
+    const auto& f = o.temperatures[e];
+    temps.push_back({{"exit", e}, {"layer", f.layer}, {"temperature_before", f.before},
+                     {"temperature", static_cast<float>(f.after)}, {"ece_before", f.ece_before},
+                     {"ece_after", f.ece_after}, {"nll_before", f.nll_before}, {"nll_after", f.nll_after}});
+  }
+  nlohmann::json j = {{"model", o.model},          {"dev", o.dev},
+                      {"inputs", o.inputs},        {"labels", o.labels},
+                      {"exit_layers", o.exit_layers}, {"temperatures", temps},
+                      {"full_depth", point_json(c.full)}, {"static", nlohmann::json::array()},
+                      {"sweep", nlohmann::json::object()}, {"chosen", point_json(pick)},
+                      {"criterion", o.criterion.to_json()}};
+  for (const auto& p : c.statics) j["static"].push_back(point_json(p));
+  for (const auto& [name, pts] : c.by_policy) {
+    j["sweep"][name] = nlohmann::json::array();
+    for (const auto& p : pts) j["sweep"][name].push_back(point_json(p));
+  }
+  report::write_file_atomic((out / "sweep.csv").string(), csv);
+  report::write_file_atomic((out / "sweep.json").string(), j.dump(1));
+  report::write_report(green, (out / "report").string());
+  if (!o.no_plot) {
+    PlotSpec spec{"Accuracy vs FLOPs on " + fs::path(o.dev).filename().string() + " (" + std::to_string(o.inputs) +
+                      " inputs)",
+                  "FLOPs relative to full depth", "accuracy (%)", {}, {}};
+    for (const auto& [name, pts] : c.by_policy) {
+      PlotSeries s{name, {}, true};
+      for (const auto& p : pts) s.points.emplace_back(p.relative_flops, 100 * p.accuracy);
+      spec.series.push_back(std::move(s));
+    }
+    PlotSeries st{"static exits", {}, false};
+    for (const auto& p : c.statics) st.points.emplace_back(p.relative_flops, 100 * p.accuracy);
+    spec.series.push_back(std::move(st));
+    spec.series.push_back({"chosen", {{pick.relative_flops, 100 * pick.accuracy}}, false});
+    spec.labels.push_back({"full depth", {1.0, 100 * c.full.accuracy}});
+    plot(spec, (out / "accuracy_vs_flops").string());
+  }
+}
+
+void store_in_model(const std::string& model_dir, const std::vector<float>& temperatures, Policy policy,
+                    const engine::SweepPoint& pick) {
+  const fs::path dir(model_dir);
+  const auto cfg = models::load_bert_config((dir / "config.json").string());
+  auto oc = models::load_offramp_config((dir / "offramp.json").string(), cfg);
+  if (temperatures.size() != oc.exits.size())
+    throw Error(model_dir + ": " + std::to_string(temperatures.size()) + " temperatures for " +
+                std::to_string(oc.exits.size()) + " exits");
+  for (size_t e = 0; e < oc.exits.size(); ++e) oc.exits[e].temperature = temperatures[e];
+  oc.policy = policy_name(policy);
+  if (policy == Policy::Patience) oc.patience = static_cast<int>(pick.threshold);
+  else oc.threshold = pick.threshold;
+  models::save_offramp_config((dir / "offramp.json").string(), oc);
+}
+
+}  // namespace offramp::cli::calibration

@@ -1,0 +1,89 @@
+// The steps of `offramp calibrate`, each a function that can run and be tested alone;
+// cmd_calibrate.cpp runs them in this order on one traced dev set (traced.h):
+//   fit_temperatures -> sweep_all -> choose -> time_points -> write_outputs -> store_in_model
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/src/sweep.h"
+#include "offramp/offramp.h"
+#include "tools/report/gpu_energy.h"
+#include "tools/report/green_report.h"
+
+namespace offramp::cli::calibration {
+
+// One exit's temperature before (the model's) and after the fit, with what it did to the
+// expected calibration error and the negative log-likelihood on dev.
+struct TemperatureFit {
+  int layer = 0;
+  double before = 1, after = 1, ece_before = 0, ece_after = 0, nll_before = 0, nll_after = 0;
+};
+// Fits one temperature per exit on the recorded logits by minimising the NLL (or keeps the
+// model's when `keep` is set) and stores them in in.temperatures, which the later steps replay.
+std::vector<TemperatureFit> fit_temperatures(engine::SweepInput& in, bool keep);
+void print_temperatures(const std::vector<TemperatureFit>& fits);
+
+// Every policy's threshold sweep, the static exits and the full-depth reference.
+struct Curves {
+  engine::SweepPoint full;
+  std::vector<engine::SweepPoint> statics;
+  std::map<std::string, std::vector<engine::SweepPoint>> by_policy;  // max_prob, entropy, patience
+};
+Curves sweep_all(const engine::SweepInput& in);
+
+// How the point is chosen: the cheapest within max_drop accuracy points of full depth, or the
+// most accurate within a FLOPs budget relative to full depth.
+struct Criterion {
+  std::optional<double> max_drop, budget;  // one of them; neither = max_drop 1
+  std::string describe() const;            // "--max-drop 1" / "--budget 0.5"
+  nlohmann::json to_json() const;
+};
+// The chosen point's index into `curve`; throws offramp::Error saying why when none qualifies.
+size_t choose(const std::vector<engine::SweepPoint>& curve, const engine::SweepPoint& full, const Criterion& c,
+              const std::string& policy);
+
+// What classify() needs to reproduce a swept point of `policy` (its threshold, or patience k),
+// and the full-depth baseline whatever policy the model stores (ClassifyOptions::full_depth).
+ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const ClassifyOptions& base);
+ClassifyOptions full_depth_options(const ClassifyOptions& base);
+
+// Measures ms per input at batch 1 (on a quarter of `texts`) and batch 32 for full depth and
+// the curve points `timed`, filling their ms fields and the cost report's rows (energy too when
+// the meter reads). `threads` is only reported.
+struct TimingPlan {
+  std::vector<std::string> texts;
+  std::vector<size_t> timed;  // indices into the curve; the first is the chosen point
+  size_t chosen = 0;
+  int threads = 0;
+};
+void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, Policy policy,
+                 engine::SweepPoint& full, std::vector<engine::SweepPoint>& curve, const report::EnergySource& meter,
+                 report::Report& green);
+// The chosen point and the curve points nearest 40% and 70% of full-depth FLOPs.
+std::vector<size_t> points_to_time(const std::vector<engine::SweepPoint>& curve, size_t chosen);
+
+// sweep.csv, sweep.json, the cost report and (unless no_plot) accuracy_vs_flops.png/.svg in `out`,
+// each written atomically after everything is computed.
+struct Outputs {
+  std::string model, dev, out, policy;
+  std::vector<std::string> labels;
+  std::vector<TemperatureFit> temperatures;
+  const Curves* curves = nullptr;
+  size_t chosen = 0;
+  Criterion criterion;
+  size_t inputs = 0;
+  std::vector<int> exit_layers;
+  bool no_plot = false;
+};
+void write_outputs(const Outputs& o, const report::Report& green);
+
+// --write: the fitted temperatures and the chosen policy with its threshold (or patience k) go
+// into MODEL/offramp.json; everything else in it stays.
+void store_in_model(const std::string& model_dir, const std::vector<float>& temperatures, Policy policy,
+                    const engine::SweepPoint& pick);
+
+}  // namespace offramp::cli::calibration
