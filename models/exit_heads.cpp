@@ -1,6 +1,7 @@
 #include "models/exit_heads.h"
 #include "models/model_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -64,9 +65,10 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
       oc.policy = json_string(p, "name", oc.policy, path + ": policy.name");
       oc.threshold = json_number(p, "threshold", oc.threshold, path + ": policy.threshold");
       if (p.contains("patience")) oc.patience = integer(p["patience"], "policy.patience", 0, 1 << 20);
+      if (p.contains("exit_layer")) oc.exit_layer = integer(p["exit_layer"], "policy.exit_layer", 1, cfg.layers);
     }
-    if (oc.policy != "max_prob" && oc.policy != "entropy" && oc.policy != "patience")
-      throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy or patience)");
+    if (oc.policy != "max_prob" && oc.policy != "entropy" && oc.policy != "patience" && oc.policy != "static")
+      throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy, patience or static)");
     if (oc.patience < 0) throw bad("policy.patience must be >= 0");
     if (!(oc.threshold >= 0.0)) throw bad("policy.threshold must be >= 0 (got " + std::to_string(oc.threshold) + ")");
     if (!j.contains("exits") || !j["exits"].is_array()) throw bad("missing array 'exits'");
@@ -92,6 +94,9 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
         s.activation = parse_activation(json_string(e, "activation", "", at + ": activation"), at);
       oc.exits.push_back(s);
     }
+    if (oc.policy == "static" &&
+        std::none_of(oc.exits.begin(), oc.exits.end(), [&](const ExitSpec& s) { return s.layer == oc.exit_layer; }))
+      throw bad("policy 'static' needs policy.exit_layer, one of the exits' layers (got " + std::to_string(oc.exit_layer) + ")");
     return oc;
   } catch (const nlohmann::json::exception& e) {
     throw bad(std::string("malformed field: ") + e.what());
@@ -121,6 +126,7 @@ void save_offramp_config(const std::string& path, const OfframpConfig& oc) {
   j["labels"] = oc.labels;
   j["max_length"] = oc.max_length;
   j["policy"] = {{"name", oc.policy}, {"threshold", oc.threshold}, {"patience", oc.patience}};
+  if (oc.policy == "static") j["policy"]["exit_layer"] = oc.exit_layer;
   j["exits"] = nlohmann::json::array();
   for (const auto& e : oc.exits) {
     nlohmann::json x = {{"layer", e.layer}, {"pooling", pooling_name(e.pooling)}, {"temperature", e.temperature}};

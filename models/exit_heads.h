@@ -33,7 +33,8 @@ struct OfframpConfig {
   int format_version = kOfframpFormatVersion;
   std::vector<std::string> labels;
   int max_length = 0;               // 0: the encoder's max_position
-  std::string policy = "max_prob";  // max_prob | entropy | patience
+  std::string policy = "max_prob";  // max_prob | entropy | patience | static
+  int exit_layer = 0;               // static: the exit every input leaves at
   double threshold = 0.9;
   int patience = 2;
   std::vector<ExitSpec> exits;      // sorted by layer, unique layers

@@ -62,6 +62,7 @@ ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
   i.policy = m.offramp.policy;
   i.threshold = m.offramp.threshold;
   i.patience = m.offramp.patience;
+  i.exit_layer = m.offramp.exit_layer;
   i.flops_per_token_per_layer = models::layer_flops({c.hidden, c.ffn, 0}, 1) - 4.0 * c.hidden;
   i.device = device;
   return i;
@@ -73,7 +74,8 @@ Policy parse_policy(std::string_view name) {
   if (name == "max_prob") return Policy::MaxProb;
   if (name == "entropy") return Policy::Entropy;
   if (name == "patience") return Policy::Patience;
-  throw Error("unknown exit policy '" + std::string(name) + "' (use max_prob, entropy or patience)");
+  if (name == "static") return Policy::Static;
+  throw Error("unknown exit policy '" + std::string(name) + "' (use max_prob, entropy, patience or static)");
 }
 
 const char* policy_name(Policy p) {
@@ -81,6 +83,7 @@ const char* policy_name(Policy p) {
     case Policy::MaxProb: return "max_prob";
     case Policy::Entropy: return "entropy";
     case Policy::Patience: return "patience";
+    case Policy::Static: return "static";
   }
   return "?";
 }
@@ -181,10 +184,23 @@ Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& t
                 "add them with offramp-train before classifying");
   Prepared p;
   engine::BatchOptions& bo = p.batch;
-  bo.policy.policy = options.policy.value_or(parse_policy(m.offramp.policy));
+  bo.policy.policy = options.full_depth ? Policy::Static : options.policy.value_or(parse_policy(m.offramp.policy));
   bo.policy.threshold = options.threshold.value_or(m.offramp.threshold);
   bo.policy.patience = options.patience.value_or(m.offramp.patience);
-  bo.policy.full_depth = options.full_depth;
+  if (bo.policy.policy == Policy::Static) {
+    // One head answers and the others do not run (ExitPlan::for_call).
+    const auto& exits = m.offramp.exits;
+    const int layer = options.full_depth ? exits.back().layer : options.exit_layer.value_or(m.offramp.exit_layer);
+    const auto it = std::find_if(exits.begin(), exits.end(), [&](const auto& e) { return e.layer == layer; });
+    if (it == exits.end()) {
+      std::string layers;
+      for (const auto& e : exits) layers += (layers.empty() ? "" : ", ") + std::to_string(e.layer);
+      throw Error("the static policy needs exit_layer, one of the model's exit layers (" + layers + "); got " +
+                  std::to_string(layer));
+    }
+    bo.policy.exit_layer = layer;
+    bo.only_head = static_cast<size_t>(it - exits.begin());
+  }
   bo.max_batch_tokens = options.max_batch_tokens;
   bo.temperatures = options.temperatures;
   if (!(bo.policy.threshold >= 0.0)) throw Error("threshold must be >= 0 (got " + std::to_string(bo.policy.threshold) + ")");
@@ -219,7 +235,8 @@ std::vector<ExitTrace> Classifier::trace_exits(const std::vector<std::string>& t
                                                const ClassifyOptions& options) const {
   return guarded([&] {
     Prepared p = prepare(*impl_, texts, options);
-    p.batch.record_heads = true;
+    p.batch.record_heads = true;  // every head, whatever the policy
+    p.batch.only_head.reset();
     const auto seq = impl_->run(p.ids, p.batch);
     const size_t labels = impl_->model.offramp.labels.size();
     std::vector<ExitTrace> out(seq.size());

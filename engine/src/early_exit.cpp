@@ -44,7 +44,24 @@ ExitPlan exit_plan(const models::BertConfig& c, const models::OfframpConfig& off
     p.costs.pooling.push_back(e.pooling);
     p.temperatures.push_back(e.temperature);
     p.activations.push_back(e.activation);
+    p.model_heads.push_back(p.model_heads.size());
   }
+  return p;
+}
+
+ExitPlan ExitPlan::for_call(const BatchOptions& opt) const {
+  if (!opt.only_head) return *this;
+  const size_t e = *opt.only_head;
+  if (e >= heads()) throw kernels::KernelError("internal: only_head beyond the model's heads");
+  if (opt.record_heads) throw kernels::KernelError("internal: tracing needs every head, not only_head");
+  ExitPlan p;
+  p.labels = labels;
+  p.costs.shape = costs.shape;
+  p.costs.layers = {costs.layers[e]};
+  p.costs.pooling = {costs.pooling[e]};
+  p.temperatures = {temperatures[e]};
+  p.activations = {activations[e]};
+  p.model_heads = {model_heads[e]};
   return p;
 }
 

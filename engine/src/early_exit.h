@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "engine/src/exit_policy.h"
@@ -34,6 +35,9 @@ struct BatchOptions {
   int max_batch_tokens = 16384;
   std::vector<float> temperatures;  // per exit; empty = the model's offramp.json
   bool record_heads = false;        // run every input to the last exit, keeping each head's logits
+  // Answer every input at this one head of the model (a static exit: the model truncated there;
+  // full depth is the last head). The other heads do not run and cost nothing.
+  std::optional<size_t> only_head;
 };
 
 // Inputs [first, last) of a call.
@@ -60,12 +64,15 @@ struct ExitPlan {
   int labels = 0;
   std::vector<float> temperatures;  // [E] the model's (offramp.json)
   std::vector<kernels::Activation> activations;  // [E] after each head's dense layer
+  std::vector<size_t> model_heads;  // [E] each head's index among the model's (a plan may use some)
   size_t heads() const { return costs.layers.size(); }
   int layer(size_t head) const { return costs.layers[head]; }
-  // Head e's temperature under `opt` (its own list, else the model's).
+  // Head e's temperature under `opt` (its own list, indexed by the model's heads, else the model's).
   float temperature(const BatchOptions& opt, size_t head) const {
-    return opt.temperatures.empty() ? temperatures[head] : opt.temperatures[head];
+    return opt.temperatures.empty() ? temperatures[head] : opt.temperatures[model_heads[head]];
   }
+  // The plan of one call: this one, or the single head opt.only_head asks for.
+  ExitPlan for_call(const BatchOptions& opt) const;
   // The exit rule of head e under `opt`.
   kernels::ExitRule rule(const BatchOptions& opt, size_t head) const {
     return exit_rule(opt.policy, opt.record_heads, head, heads());

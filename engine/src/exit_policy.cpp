@@ -7,6 +7,7 @@ kernels::ExitPolicy exit_policy(Policy p) {
     case Policy::MaxProb: return kernels::ExitPolicy::MaxProb;
     case Policy::Entropy: return kernels::ExitPolicy::Entropy;
     case Policy::Patience: return kernels::ExitPolicy::Patience;
+    case Policy::Static: return kernels::ExitPolicy::MaxProb;  // its one head is the last: the confidence reported
   }
   throw Error("unknown exit policy");
 }
@@ -16,7 +17,7 @@ kernels::ExitRule exit_rule(const PolicyParams& p, bool record_heads, size_t hea
   r.policy = exit_policy(p.policy);
   r.threshold = p.threshold;
   r.patience = p.patience;
-  r.never_exit = record_heads || p.full_depth;
+  r.never_exit = record_heads;
   r.final_head = head + 1 == heads;
   return r;
 }

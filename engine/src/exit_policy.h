@@ -11,13 +11,14 @@ struct PolicyParams {
   Policy policy = Policy::MaxProb;
   double threshold = 0.9;
   int patience = 2;
-  bool full_depth = false;  // no head before the last lets anyone leave, whatever the policy
+  int exit_layer = 0;  // Static: the exit layer every input leaves at
 };
 
 kernels::ExitPolicy exit_policy(Policy p);
 
 // The rule of exit head `head` of `heads`: the last head lets every sequence leave;
-// `record_heads` (trace_exits) and `p.full_depth` let none leave before it.
+// `record_heads` (trace_exits) lets none leave before it. Static runs one head only
+// (ExitPlan::for_call), which is then the last: everyone leaves there.
 kernels::ExitRule exit_rule(const PolicyParams& p, bool record_heads, size_t head, size_t heads);
 
 }  // namespace offramp::engine

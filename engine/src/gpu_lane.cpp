@@ -75,7 +75,8 @@ GpuLane::GpuLane(const GpuWeights& w, const GpuOptions& o)
   compaction_ = take(compaction_bytes_, "compaction scratch");
 }
 
-void GpuLane::begin(const TokenIds& inputs, InputRange range) {
+void GpuLane::begin(const TokenIds& inputs, InputRange range, const ExitPlan& plan) {
+  plan_ = &plan;
   const int batch = static_cast<int>(range.size());
   const PackedInputs in = pack(inputs, range, w_.c.position_offset);
   const int t = in.offsets.back();
@@ -108,7 +109,7 @@ void GpuLane::begin(const TokenIds& inputs, InputRange range) {
   if (project)  // [t, e] -> [t, h]
     gpu::linear(stream_, w_.dt, ffn_.data(), w_.emb_project_w.data(), w_.emb_project_b.data(), xa_.data(), t,
                 w_.c.hidden, e);
-  chunk_ = std::make_unique<ChunkExits>(w_.plan, range, in.offsets);
+  chunk_ = std::make_unique<ChunkExits>(plan, range, in.offsets);
   batch_ = batch, t_ = t, max_len_ = chunk_->longest();
   cur_ = xa_.data(), other_ = xb_.data();
   off_cur_ = offsets_a_.as<int>(), off_other_ = offsets_b_.as<int>();
@@ -140,7 +141,7 @@ void GpuLane::layer(int l) {
 }
 
 void GpuLane::enqueue_segment(const BatchOptions& opt) {
-  const ExitPlan& plan = w_.plan;
+  const ExitPlan& plan = *plan_;
   const size_t e0 = chunk_->next_head();
   const int from_layer = chunk_->first_layer();
   // After the first exit, a few survivors run to the last head in one go: their layers are
@@ -154,7 +155,7 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
     int* st = state_.as<int>();
     int first = from_layer;
     for (size_t e = e0; e < segment_end_; ++e) {
-      const GpuHead& hd = w_.heads[e];
+      const GpuHead& hd = w_.heads[plan.model_heads[e]];
       for (int l = first; l <= plan.layer(e); ++l) layer(l - 1);
       first = plan.layer(e) + 1;
       const gpu::ExitHeadDevice head{hd.dense_w.data(),     hd.dense_b.data(), hd.cls_w.as<float>(),
@@ -178,8 +179,8 @@ void GpuLane::enqueue_segment(const BatchOptions& opt) {
                   static_cast<void*>(off_cur_), host_results_, static_cast<int>(base.policy),
                   base.threshold, base.patience, base.never_exit ? 1 : 0);
     std::string key = buf;
-    for (size_t e = e0; e < segment_end_; ++e) {
-      std::snprintf(buf, sizeof buf, " T%a", static_cast<double>(plan.temperature(opt, e)));
+    for (size_t e = e0; e < segment_end_; ++e) {  // which of the model's heads, at which T
+      std::snprintf(buf, sizeof buf, " H%zu T%a", plan.model_heads[e], static_cast<double>(plan.temperature(opt, e)));
       key += buf;
     }
     gpu::run_graph(stream_, key, enqueue);

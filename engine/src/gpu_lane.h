@@ -48,8 +48,9 @@ class GpuLane {
   GpuLane(const GpuWeights& w, const GpuOptions& o);
 
   // Starts the inputs of `range` (at most `budget` tokens): uploads ids, positions, offsets
-  // and the exit state, and runs the embeddings. Asynchronous.
-  void begin(const TokenIds& inputs, InputRange range);
+  // and the exit state, and runs the embeddings. Asynchronous. `plan` is the call's (the
+  // weights' plan, or one head of it: ExitPlan::for_call); it must outlive the chunk.
+  void begin(const TokenIds& inputs, InputRange range, const ExitPlan& plan);
   // True while some input of the chunk has not left.
   bool busy() const { return chunk_ && !chunk_->done(); }
   // Enqueues the next segment (to the next head, or with tail_tokens to the last). Asynchronous.
@@ -72,6 +73,7 @@ class GpuLane {
   void layer(int l);
 
   const GpuWeights& w_;
+  const ExitPlan* plan_ = nullptr;  // the current call's (begin)
   kernels::gpu::Stream stream_;
   int budget_, graph_max_tokens_, tail_tokens_;
   bool gelu_epilogue_;  // the FFN's activation runs in the GEMM's epilogue

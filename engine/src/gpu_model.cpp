@@ -165,6 +165,7 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
   std::vector<SequenceResult> results(inputs.size());
   const size_t budget =
       static_cast<size_t>(std::min(std::max(options.max_batch_tokens, 1), m.budget));
+  const ExitPlan plan = m.w.plan.for_call(options);
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
     const auto pieces = split_into_pieces(inputs, budget, m.graph_max_tokens, m.lanes.size());
@@ -173,7 +174,7 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
     // per-wait times) then overlap another piece's first layers instead of idling the GPU.
     size_t next = 0;
     auto take_next = [&](GpuLane& lane) {  // an idle lane starts the next piece, if any
-      if (next < pieces.size()) lane.begin(inputs, pieces[next++]);
+      if (next < pieces.size()) lane.begin(inputs, pieces[next++], plan);
       if (lane.busy()) lane.enqueue_segment(options);
     };
     for (auto& lane : m.lanes) take_next(*lane);
@@ -208,7 +209,7 @@ void GpuModel::encode(const std::vector<std::vector<int32_t>>& inputs) const {
   Impl& m = *impl_;
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
-    m.lanes[0]->begin(inputs, {0, inputs.size()});
+    m.lanes[0]->begin(inputs, {0, inputs.size()}, m.w.plan);
     m.lanes[0]->encode_all();
   } catch (...) {
     m.lanes[0]->drain();
@@ -223,7 +224,7 @@ std::vector<float> GpuModel::hidden(const std::vector<std::vector<int32_t>>& inp
     throw kernels::KernelError("hidden(): layers must lie in 0.." + std::to_string(m.w.c.layers));
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
-    m.lanes[0]->begin(inputs, {0, inputs.size()});
+    m.lanes[0]->begin(inputs, {0, inputs.size()}, m.w.plan);
     return m.lanes[0]->hidden_after(layers);
   } catch (...) {
     m.lanes[0]->drain();

@@ -44,7 +44,7 @@ void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, con
     for (int layer = chunk.first_layer(); layer <= plan.layer(e); ++layer)
       enc.run_layer(layer - 1, offsets.data(), batch, ws);
 
-    const auto& hp = m.heads[e];
+    const auto& hp = m.heads[plan.model_heads[e]];
     const kernels::ExitHeadWeights w{hp.dense_w.data(), hp.dense_b.data(), hp.cls_w.data(), hp.cls_b.data(),
                                      plan.labels,       plan.costs.pooling[e], plan.temperature(opt, e),
                                      plan.activations[e]};
@@ -64,7 +64,7 @@ void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, con
 std::vector<SequenceResult> run_batch(const ModelDir& model, kernels::Device dev, const TokenIds& inputs,
                                       const BatchOptions& options) {
   std::vector<SequenceResult> results(inputs.size());
-  const ExitPlan plan = exit_plan(model.config, model.offramp);
+  const ExitPlan plan = exit_plan(model.config, model.offramp).for_call(options);
   for (const InputRange& chunk : chunk_by_tokens(inputs, static_cast<size_t>(options.max_batch_tokens)))
     run_chunk(model, plan, dev, inputs, chunk, options, results);
   return results;

@@ -73,6 +73,7 @@ SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int
   p.mean_flops = flops / dn;
   p.relative_flops = c.full_sum > 0 ? flops / c.full_sum : 0;
   p.mean_exit_layer = layer_sum / dn;
+  p.predictions = pred;
   return p;
 }
 
@@ -127,7 +128,14 @@ void add_traced(SweepInput& in, const ExitTrace& trace, int gold) {
   for (const auto& z : trace.logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
 }
 
-SweepPoint simulate(const SweepInput& in, const PolicyParams& params) { return simulate_with(in, costs(in), params); }
+SweepPoint simulate(const SweepInput& in, const PolicyParams& params) {
+  if (params.policy == Policy::Static) {
+    for (auto& p : static_points(in))
+      if (static_cast<int>(p.threshold) == params.exit_layer) return p;
+    throw Error("static policy: exit layer " + std::to_string(params.exit_layer) + " is not one of the model's exits");
+  }
+  return simulate_with(in, costs(in), params);
+}
 
 std::vector<SweepPoint> static_points(const SweepInput& in) {
   const Costs c = costs(in);
@@ -141,6 +149,7 @@ std::vector<SweepPoint> static_points(const SweepInput& in) {
     }
     SweepPoint p = summarise(in, c, pred, exit_index, false);
     p.kind = "static";
+    p.policy = "static";
     p.threshold = in.exit_layers[e];
     out.push_back(std::move(p));
   }
@@ -169,6 +178,7 @@ std::vector<double> sweep_thresholds(Policy policy, int exits) {
 }
 
 std::vector<SweepPoint> sweep(const SweepInput& in, Policy policy) {
+  if (policy == Policy::Static) return static_points(in);
   const Costs c = costs(in);
   std::vector<SweepPoint> out;
   for (double t : sweep_thresholds(policy, static_cast<int>(in.exit_layers.size()))) {

@@ -42,6 +42,7 @@ struct SweepPoint {
   double relative_flops = 0;      // sum of FLOPs / sum of full-depth FLOPs
   double mean_exit_layer = 0;
   std::vector<int> exit_histogram;  // inputs leaving at each exit [E]
+  std::vector<int> predictions;     // [N] the label index each input gets (for risk control)
   double ms_per_input_batch1 = -1, ms_per_input_batch32 = -1;  // measured, -1 = not measured
 };
 

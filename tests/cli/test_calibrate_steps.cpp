@@ -78,8 +78,34 @@ TEST(CalibrateSteps, FullDepthOptionOverridesEveryPolicy) {
     ClassifyOptions o{.threshold = 0.0, .policy = p, .patience = 0, .max_length = 128};
     for (const auto& r : clf.classify(texts, o)) EXPECT_EQ(r.exit_layer, clf.info().exits.front().layer) << policy_name(p);
     o.full_depth = true;
-    for (const auto& r : clf.classify(texts, o)) EXPECT_EQ(r.exit_layer, last) << policy_name(p);
+    for (const auto& r : clf.classify(texts, o)) {
+      EXPECT_EQ(r.exit_layer, last) << policy_name(p);
+      EXPECT_EQ(r.flops, r.full_depth_flops) << "only the last head runs";
+    }
   }
+}
+
+TEST(CalibrateSteps, AStaticPointRunsAsTheSweepPredicts) {
+  // "exit k alone": classify under Policy::Static gives the static point's predictions and
+  // FLOPs exactly (one head runs), so a static exit can be chosen and stored like a threshold.
+  const auto clf = Classifier::load(test::test_models_dir() + "/minilm-heads-mean");
+  engine::SweepInput in = traced(clf, 48);
+  const auto texts = dev_texts(48);
+  ClassifyOptions base;
+  base.max_length = 128;
+  for (const auto& point : engine::static_points(in)) {
+    const auto real = clf.classify(texts, steps::point_options(point, Policy::Static, base));
+    double flops = 0, full = 0;
+    for (size_t i = 0; i < real.size(); ++i) {
+      EXPECT_EQ(real[i].exit_layer, static_cast<int>(point.threshold));
+      EXPECT_EQ(real[i].label_index, point.predictions[i]) << "input " << i;
+      flops += real[i].flops, full += real[i].full_depth_flops;
+    }
+    EXPECT_NEAR(flops / full, point.relative_flops, 1e-12) << "exit " << point.threshold;
+  }
+  ClassifyOptions bad = base;
+  bad.policy = Policy::Static, bad.exit_layer = 7;
+  EXPECT_THROW(clf.classify(texts, bad), Error);
 }
 
 TEST(CalibrateSteps, TemperaturesSweepChoiceAndPointOptionsReproduceTheEngine) {

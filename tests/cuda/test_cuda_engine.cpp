@@ -231,6 +231,34 @@ TEST(CudaEngine, BatchInvarianceAndChunkingOnTheGpu) {
   }
 }
 
+// Static exits and full depth run one head of the model on the GPU too (the lane takes the call's
+// plan, ExitPlan::for_call): every input leaves there, the FLOPs are that exit's alone, and the
+// labels are the CPU's. Twice each, so small batches also replay their graphs (keyed by head).
+TEST(CudaEngine, StaticExitsAndFullDepthRunOneHead) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto gpu = Classifier::load(model_dir(), {.device = Device::Cuda, .precision = Precision::F32});
+  const auto cpu = Classifier::load(model_dir(), {.device = Device::Cpu});
+  const auto in = texts(12);
+  for (const auto& exit : gpu.info().exits) {
+    ClassifyOptions o;
+    o.policy = Policy::Static, o.exit_layer = exit.layer;
+    const auto want = cpu.classify(in, o);
+    for (int round = 0; round < 2; ++round) {
+      const auto got = gpu.classify(in, o);
+      for (size_t i = 0; i < in.size(); ++i) {
+        EXPECT_EQ(got[i].exit_layer, exit.layer);
+        EXPECT_EQ(got[i].flops, want[i].flops);
+        EXPECT_EQ(got[i].label, want[i].label) << "input " << i << " exit " << exit.layer;
+      }
+    }
+  }
+  const auto full = gpu.classify(in, {.full_depth = true});
+  for (const auto& r : full) {
+    EXPECT_EQ(r.exit_layer, gpu.info().exits.back().layer);
+    EXPECT_EQ(r.flops, r.full_depth_flops);
+  }
+}
+
 // Small batches run their segments directly the first time a shape is seen, capture a CUDA
 // graph the second time and replay it after: all three must give the same results.
 TEST(CudaEngine, GraphCaptureAndReplayGiveTheDirectResults) {

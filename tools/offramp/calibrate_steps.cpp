@@ -85,6 +85,7 @@ ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const 
   ClassifyOptions o = base;
   o.policy = policy;
   if (policy == Policy::Patience) o.patience = static_cast<int>(p.threshold);
+  else if (policy == Policy::Static) o.exit_layer = static_cast<int>(p.threshold);
   else o.threshold = p.threshold;
   return o;
 }
@@ -237,6 +238,7 @@ void store_in_model(const std::string& model_dir, const std::vector<float>& temp
   for (size_t e = 0; e < oc.exits.size(); ++e) oc.exits[e].temperature = temperatures[e];
   oc.policy = policy_name(policy);
   if (policy == Policy::Patience) oc.patience = static_cast<int>(pick.threshold);
+  else if (policy == Policy::Static) oc.exit_layer = static_cast<int>(pick.threshold);
   else oc.threshold = pick.threshold;
   models::save_offramp_config((dir / "offramp.json").string(), oc);
 }

@@ -14,7 +14,7 @@ namespace {
 struct ClassifyArgs {
   std::string model, input = "-", format = "auto", policy;
   std::optional<double> threshold;
-  std::optional<int> patience, max_length;
+  std::optional<int> patience, max_length, exit_layer;
   int batch_size = 32, threads = 0;
   DeviceFlags device;
   bool probabilities = false, logits = false, full_depth = false;
@@ -28,8 +28,10 @@ Run add_classify(CLI::App& app) {
   app.add_option("--format", a->format, "auto (TSV when the first line has a TAB), text or tsv")
       ->check(CLI::IsMember({"auto", "text", "tsv"}))->capture_default_str();
   app.add_option("--threshold", a->threshold, "Exit threshold (default: the model's offramp.json)")->check(CLI::Range(0.0, 1e9));
-  app.add_option("--policy", a->policy, "max_prob, entropy or patience (default: the model's)")
-      ->check(CLI::IsMember({"max_prob", "entropy", "patience"}));
+  app.add_option("--policy", a->policy, "max_prob, entropy, patience or static (default: the model's)")
+      ->check(CLI::IsMember({"max_prob", "entropy", "patience", "static"}));
+  app.add_option("--exit-layer", a->exit_layer, "Static policy: the exit layer every input leaves at (default: the model's)")
+      ->check(CLI::Range(1, 1 << 10));
   app.add_option("--patience", a->patience, "Patience policy: consecutive unchanged exits")->check(CLI::Range(0, 1 << 20));
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (incl. [CLS]/[SEP])")->check(CLI::Range(2, 1 << 20));
   app.add_option("--batch-size", a->batch_size, "Texts per batch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
@@ -60,6 +62,7 @@ Run add_classify(CLI::App& app) {
     opt.patience = a->patience;
     opt.max_length = a->max_length;
     opt.full_depth = a->full_depth;
+    opt.exit_layer = a->exit_layer;
     if (!a->policy.empty()) opt.policy = parse_policy(a->policy);
 
     size_t correct = 0, labelled = 0;

@@ -18,7 +18,7 @@ namespace {
 struct EvaluateArgs {
   std::string model, input, json, policy;
   std::optional<double> threshold;
-  std::optional<int> patience;
+  std::optional<int> patience, exit_layer;
   int threads = 0, max_length = 0;
   DeviceFlags device;
 };
@@ -30,8 +30,10 @@ Run add_evaluate(CLI::App& app) {
   app.add_option("MODEL", a->model, "Model directory with exit heads")->required();
   app.add_option("FILE", a->input, "Labelled data, TSV label<TAB>text ('-' = stdin)")->required();
   app.add_option("--json", a->json, "Also write the results as JSON here");
-  app.add_option("--policy", a->policy, "max_prob, entropy or patience (default: the model's)")
-      ->check(CLI::IsMember({"max_prob", "entropy", "patience"}));
+  app.add_option("--policy", a->policy, "max_prob, entropy, patience or static (default: the model's)")
+      ->check(CLI::IsMember({"max_prob", "entropy", "patience", "static"}));
+  app.add_option("--exit-layer", a->exit_layer, "Static policy: the exit layer every input leaves at (default: the model's)")
+      ->check(CLI::Range(1, 1 << 10));
   app.add_option("--threshold", a->threshold, "Exit threshold (default: the model's)")->check(CLI::Range(0.0, 1e9));
   app.add_option("--patience", a->patience, "Patience policy's k (default: the model's)")->check(CLI::Range(0, 1 << 20));
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
@@ -49,6 +51,7 @@ Run add_evaluate(CLI::App& app) {
     pp.policy = parse_policy(a->policy.empty() ? info.policy : a->policy);
     pp.threshold = a->threshold.value_or(info.threshold);
     pp.patience = a->patience.value_or(info.patience);
+    pp.exit_layer = a->exit_layer.value_or(info.exit_layer);
     const auto point = engine::simulate(in, pp);
     const auto full = engine::full_depth_point(in);
     const auto statics = engine::static_points(in);

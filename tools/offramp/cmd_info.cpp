@@ -47,7 +47,10 @@ Run add_info(CLI::App& app) {
                           {"labels", i.labels},
                           {"flops_per_token_per_layer", i.flops_per_token_per_layer},
                           {"gpu", gpu_availability()}};
-      if (!i.exits.empty()) j["policy"] = {{"name", i.policy}, {"threshold", i.threshold}, {"patience", i.patience}};
+      if (!i.exits.empty()) {
+        j["policy"] = {{"name", i.policy}, {"threshold", i.threshold}, {"patience", i.patience}};
+        if (i.policy == "static") j["policy"]["exit_layer"] = i.exit_layer;
+      }
       std::cout << j.dump(2) << "\n";
       return 0;
     }
@@ -71,7 +74,10 @@ Run add_info(CLI::App& app) {
     }
     std::cout << "labels        ";
     for (size_t k = 0; k < i.labels.size(); ++k) std::cout << (k ? ", " : "") << i.labels[k];
-    std::cout << "\npolicy        " << i.policy << ", threshold " << i.threshold << ", patience " << i.patience << "\n"
+    std::cout << "\npolicy        " << i.policy;
+    if (i.policy == "static") std::cout << ", every input leaves after layer " << i.exit_layer;
+    else std::cout << ", threshold " << i.threshold << ", patience " << i.patience;
+    std::cout << "\n"
               << "exit heads    " << i.exits.size() << ":\n";
     for (const auto& e : i.exits)
       std::cout << "  after layer " << e.layer << "  pooling " << e.pooling << "  temperature " << e.temperature

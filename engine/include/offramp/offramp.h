@@ -40,6 +40,8 @@ enum class Policy {
   MaxProb,   // max softmax probability >= threshold (default)
   Entropy,   // 1 - entropy / log(labels) >= threshold (DeeBERT's criterion, normalised to [0, 1])
   Patience,  // PABEE: the argmax is unchanged over `patience` consecutive exits after the first
+  Static,    // every input leaves at one exit (`exit_layer`): that exit alone, the model truncated
+             // there; the other heads do not run (calibration's "exit k alone" points)
 };
 
 // Storage precision of weights and activations (every op accumulates in FP32).
@@ -69,9 +71,9 @@ struct ClassifyOptions {
   std::optional<int> max_length;    // tokens incl. [CLS]/[SEP]; longer texts are truncated
   int max_batch_tokens = 16384;     // larger batches are split into chunks of at most this
   std::vector<float> temperatures;  // per exit head, > 0; empty = the model's offramp.json
-  bool full_depth = false;          // no early exit under any policy: every input runs every
-                                    // layer and answers at the last head (the baseline a curve
-                                    // is measured against; earlier heads still run and count)
+  std::optional<int> exit_layer;    // Static: the exit layer every input leaves at
+  bool full_depth = false;          // no early exit whatever the policy: Static at the last exit
+                                    // (the baseline a curve is measured against)
 };
 
 struct Result {
@@ -118,6 +120,7 @@ struct ModelInfo {
   std::string policy;
   double threshold;
   int patience;
+  int exit_layer;  // policy "static": the exit every input leaves at (0 otherwise)
   double flops_per_token_per_layer;  // the projection + FFN part: 2(4h^2 + 2hf)
   std::string device;        // "cpu" or "cuda"
   std::string device_name;   // the GPU's name, memory and SMs, or "cpu"
@@ -162,7 +165,7 @@ class Classifier {
   std::shared_ptr<const Impl> impl_;
 };
 
-// Parses "max_prob" / "entropy" / "patience"; throws Error otherwise.
+// Parses "max_prob" / "entropy" / "patience" / "static"; throws Error otherwise.
 Policy parse_policy(std::string_view name);
 const char* policy_name(Policy p);
 
