@@ -37,6 +37,7 @@ struct SweepPoint {
   std::string policy;    // max_prob | entropy | patience (dynamic points)
   double threshold = 0;  // patience: k
   double accuracy = 0;   // fraction in [0, 1]
+  double accuracy_low = -1, accuracy_high = -1;  // bootstrap interval (risk_control.h); -1 = none
   double macro_f1 = 0;
   double mean_flops = 0;          // per input
   double relative_flops = 0;      // sum of FLOPs / sum of full-depth FLOPs

@@ -128,28 +128,48 @@ TEST(CalibrateSteps, TemperaturesSweepChoiceAndPointOptionsReproduceTheEngine) {
   EXPECT_DOUBLE_EQ(curves.full.relative_flops, 1.0);
   ClassifyOptions base;
   base.max_length = 128, base.temperatures = in.temperatures;
+  const auto texts = dev_texts(64);
   for (const char* name : {"max_prob", "patience"}) {
-    const auto& curve = curves.by_policy.at(name);
-    const size_t chosen = steps::choose(curve, curves.full, {.max_drop = 5.0}, name);
-    ASSERT_LT(chosen, curve.size());
-    EXPECT_GE(curve[chosen].accuracy, curves.full.accuracy - 0.05);
-    // The options that time a point give the exits the sweep predicted for it.
-    const auto texts = dev_texts(64);
-    const auto real = clf.classify(texts, steps::point_options(curve[chosen], parse_policy(name), base));
+    // The point estimate: the cheapest of the policy's sweep and the static exits within 5 points.
+    const steps::Choice ch = steps::choose(curves, name, {.max_drop = 5.0});
+    ASSERT_NE(ch.point, nullptr);
+    EXPECT_EQ(ch.method, "point estimate");
+    EXPECT_GE(ch.point->accuracy, curves.full.accuracy - 0.05);
+    ASSERT_NE(ch.adaptive, nullptr);
+    EXPECT_GE(ch.adaptive->relative_flops, ch.point->relative_flops) << "the policy's own pick was cheaper";
+    for (const auto& s : curves.statics) {
+      if (&s != &curves.statics.back() && s.accuracy >= curves.full.accuracy - 0.05) {
+        EXPECT_GE(s.relative_flops, ch.point->relative_flops) << "static exit " << s.threshold << " was cheaper";
+      }
+    }
+    // The options that time a point give the exits and labels the sweep predicted for it.
+    const auto real = clf.classify(texts, steps::point_options(*ch.point, ch.policy, base));
     std::vector<int> hist(in.exit_layers.size());
-    for (const auto& r : real)
-      ++hist[static_cast<size_t>(std::find(in.exit_layers.begin(), in.exit_layers.end(), r.exit_layer) - in.exit_layers.begin())];
-    EXPECT_EQ(hist, curve[chosen].exit_histogram) << name;
+    for (size_t i = 0; i < real.size(); ++i) {
+      ++hist[static_cast<size_t>(std::find(in.exit_layers.begin(), in.exit_layers.end(), real[i].exit_layer) -
+                                 in.exit_layers.begin())];
+      EXPECT_EQ(real[i].label_index, ch.point->predictions[i]);
+    }
+    EXPECT_EQ(hist, ch.point->exit_histogram) << name;
+    // Every point carries a bootstrap interval around its accuracy.
+    EXPECT_LE(ch.point->accuracy_low, ch.point->accuracy);
+    EXPECT_GE(ch.point->accuracy_high, ch.point->accuracy);
+    EXPECT_GT(ch.point->accuracy_high, ch.point->accuracy_low);
   }
-  // A budget nothing fits names the cheapest point.
+  // Learn-then-Test on 64 inputs cannot certify a 1-point drop (it needs 299): full depth, saying so.
+  const steps::Choice ltt = steps::choose(curves, "max_prob", {.max_drop = 1.0, .delta = 0.1});
+  EXPECT_EQ(ltt.method, "Learn-then-Test");
+  EXPECT_EQ(ltt.point, &curves.full);
+  EXPECT_NE(ltt.statement.find("no setting could be certified on 64 dev inputs"), std::string::npos) << ltt.statement;
+  EXPECT_NE(ltt.statement.find("at least 299"), std::string::npos) << ltt.statement;
+  // A budget nothing fits says so.
   try {
-    steps::choose(curves.by_policy.at("max_prob"), curves.full, {.budget = 1e-6}, "max_prob");
+    steps::choose(curves, "max_prob", {.budget = 1e-6});
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no max_prob threshold fits the FLOPs budget"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fits the FLOPs budget"), std::string::npos) << e.what();
   }
-  const std::vector<size_t> timed = steps::points_to_time(curves.by_policy.at("max_prob"), 3);
-  EXPECT_EQ(timed.front(), 3u);
+  EXPECT_THROW(steps::choose(curves, "max_prob", {.budget = 0.5, .delta = 0.1}), Error);
 }
 
 TEST(CalibrateSteps, StoreWritesTemperaturesAndThePatienceOfThePick) {

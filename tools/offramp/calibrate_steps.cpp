@@ -56,6 +56,12 @@ Curves sweep_all(const engine::SweepInput& in) {
   c.full = engine::full_depth_point(in);
   c.statics = engine::static_points(in);
   for (Policy p : {Policy::MaxProb, Policy::Entropy, Policy::Patience}) c.by_policy[policy_name(p)] = engine::sweep(in, p);
+  c.gold = in.gold;
+  std::vector<engine::SweepPoint*> all{&c.full};
+  for (auto& p : c.statics) all.push_back(&p);
+  for (auto& [name, pts] : c.by_policy)
+    for (auto& p : pts) all.push_back(&p);
+  engine::bootstrap_accuracy(all, c.gold);
   return c;
 }
 
@@ -63,22 +69,87 @@ std::string Criterion::describe() const {
   std::ostringstream s;
   if (budget) s << "--budget " << *budget;
   else s << "--max-drop " << max_drop.value_or(1.0);
+  if (delta) s << " --delta " << *delta;
   return s.str();
 }
 
 nlohmann::json Criterion::to_json() const {
-  return budget ? nlohmann::json{{"budget", *budget}} : nlohmann::json{{"max_drop", max_drop.value_or(1.0)}};
+  nlohmann::json j = budget ? nlohmann::json{{"budget", *budget}} : nlohmann::json{{"max_drop", max_drop.value_or(1.0)}};
+  if (delta) j["delta"] = *delta;
+  return j;
 }
 
-size_t choose(const std::vector<engine::SweepPoint>& curve, const engine::SweepPoint& full, const Criterion& c,
-              const std::string& policy) {
-  const int i = c.budget ? engine::choose_by_budget(curve, *c.budget)
-                         : engine::choose_by_max_drop(curve, full.accuracy, c.max_drop.value_or(1.0));
-  if (i >= 0) return static_cast<size_t>(i);
-  if (c.budget)
-    throw Error("no " + policy + " threshold fits the FLOPs budget " + std::to_string(*c.budget) + " (the cheapest costs " +
-                std::to_string(curve.back().relative_flops) + "); raise --budget");
-  throw Error("no " + policy + " threshold within --max-drop of full depth");
+namespace {
+
+// The cheapest candidate within max_drop points of full depth on dev, or the most accurate
+// within the budget (engine::choose_by_*), as a pointer; nullptr when none qualifies.
+const engine::SweepPoint* point_estimate(const std::vector<const engine::SweepPoint*>& candidates,
+                                         const engine::SweepPoint& full, const Criterion& c) {
+  std::vector<engine::SweepPoint> copy;
+  for (const auto* p : candidates) {
+    copy.push_back(*p);
+    copy.back().predictions.clear();  // not needed to choose
+  }
+  const int i = c.budget ? engine::choose_by_budget(copy, *c.budget)
+                         : engine::choose_by_max_drop(copy, full.accuracy, c.max_drop.value_or(1.0));
+  return i < 0 ? nullptr : candidates[static_cast<size_t>(i)];
+}
+
+Policy policy_of(const engine::SweepPoint& p) { return p.kind == "dynamic" ? parse_policy(p.policy) : Policy::Static; }
+
+}  // namespace
+
+Choice choose(const Curves& curves, const std::string& policy, const Criterion& c) {
+  const auto& curve = curves.by_policy.at(policy);
+  std::vector<const engine::SweepPoint*> adaptive, statics;
+  for (const auto& p : curve) adaptive.push_back(&p);
+  for (size_t e = 0; e + 1 < curves.statics.size(); ++e) statics.push_back(&curves.statics[e]);  // the last is full depth
+  std::vector<const engine::SweepPoint*> all = adaptive;
+  all.insert(all.end(), statics.begin(), statics.end());
+  const double drop = c.max_drop.value_or(1.0);
+
+  Choice ch;
+  ch.adaptive = point_estimate(adaptive, curves.full, c);
+  if (ch.adaptive)
+    for (const auto* s : statics)
+      if (s->accuracy >= ch.adaptive->accuracy && s->relative_flops <= ch.adaptive->relative_flops) ch.dominating.push_back(s);
+  if (c.delta) {
+    if (c.budget) throw Error("--delta goes with --max-drop (a guarantee on the accuracy lost), not with --budget");
+    ch.method = "Learn-then-Test";
+    ch.certified = engine::certify({engine::most_conservative_first(curve, false),
+                                    engine::most_conservative_first(curves.statics, true)},
+                                   curves.full, curves.gold, drop / 100.0, *c.delta);
+    std::ostringstream s;
+    if (ch.certified->chosen) {
+      ch.point = ch.certified->chosen;
+      s << "with probability at least " << 1 - *c.delta << " over the draw of the " << curves.gold.size()
+        << " dev inputs, this setting is wrong where full depth is right on at most " << drop
+        << "% of new inputs from the same distribution, so it loses at most " << drop
+        << " points of accuracy against full depth (binomial p-values, fixed-sequence testing from the most "
+           "conservative setting of the "
+        << policy << " sweep and of the static exits, delta split between them)";
+    } else {
+      ch.point = &curves.full;
+      s << "no setting could be certified on " << curves.gold.size() << " dev inputs (even a setting that never errs "
+        << "needs at least " << ch.certified->inputs_needed << " for --max-drop " << drop << " --delta " << *c.delta
+        << "): falling back to full depth";
+    }
+    ch.statement = s.str();
+  } else {
+    ch.method = "point estimate";
+    ch.point = point_estimate(all, curves.full, c);
+    if (!ch.point) {
+      if (c.budget)
+        throw Error("no " + policy + " threshold or static exit fits the FLOPs budget " + std::to_string(*c.budget) +
+                    " (the cheapest costs " + std::to_string(curve.back().relative_flops) + "); raise --budget");
+      throw Error("no " + policy + " threshold or static exit within --max-drop of full depth");
+    }
+    ch.statement = c.budget ? "the most accurate setting on dev within the FLOPs budget; no statement about new data"
+                            : "the cheapest setting whose dev accuracy is within " + std::to_string(drop).substr(0, 4) +
+                                  " points of full depth's on dev; no statement about new data (add --delta for one)";
+  }
+  ch.policy = policy_of(*ch.point);
+  return ch;
 }
 
 ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const ClassifyOptions& base) {
@@ -136,25 +207,31 @@ std::string csv_row(const engine::SweepPoint& p) {
   if (p.ms_per_input_batch1 >= 0) s << p.ms_per_input_batch1;
   s << ",";
   if (p.ms_per_input_batch32 >= 0) s << p.ms_per_input_batch32;
+  s << ",";
+  if (p.accuracy_low >= 0) s << p.accuracy_low << "," << p.accuracy_high;
+  else s << ",";
   return s.str() + "\n";
 }
 
 }  // namespace
 
-std::vector<size_t> points_to_time(const std::vector<engine::SweepPoint>& curve, size_t chosen) {
-  std::vector<size_t> timed{chosen};
+std::vector<std::pair<engine::SweepPoint*, Policy>> points_to_time(Curves& curves, const std::string& policy,
+                                                                   const Choice& choice) {
+  auto& curve = curves.by_policy.at(policy);
+  std::vector<std::pair<engine::SweepPoint*, Policy>> timed;
+  if (choice.point != &curves.full) timed.emplace_back(const_cast<engine::SweepPoint*>(choice.point), choice.policy);
   for (double target : {0.4, 0.7}) {
     size_t best = 0;
     for (size_t i = 1; i < curve.size(); ++i)
       if (std::abs(curve[i].relative_flops - target) < std::abs(curve[best].relative_flops - target)) best = i;
-    if (std::find(timed.begin(), timed.end(), best) == timed.end()) timed.push_back(best);
+    if (std::none_of(timed.begin(), timed.end(), [&](const auto& t) { return t.first == &curve[best]; }))
+      timed.emplace_back(&curve[best], parse_policy(policy));
   }
   return timed;
 }
 
-void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, Policy policy,
-                 engine::SweepPoint& full, std::vector<engine::SweepPoint>& curve, const report::EnergySource& meter,
-                 report::Report& green) {
+void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, engine::SweepPoint& full,
+                 const report::EnergySource& meter, report::Report& green) {
   const auto& texts = plan.texts;
   const std::vector<std::string> texts1(texts.begin(),
                                         texts.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(1, texts.size() / 4)));
@@ -165,25 +242,50 @@ void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOp
   std::optional<double> j1, j32;
   full.ms_per_input_batch1 = time_per_input(clf, texts1, 1, fo, meter, &j1);
   full.ms_per_input_batch32 = time_per_input(clf, texts, 32, fo, meter, &j32);
-  green.rows.push_back(cost_row("full depth", full, 1, plan.threads, full.ms_per_input_batch1, j1));
-  green.rows.push_back(cost_row("full depth", full, 32, plan.threads, full.ms_per_input_batch32, j32));
-  for (size_t i : plan.timed) {
-    const ClassifyOptions o = point_options(curve[i], policy, base);
-    curve[i].ms_per_input_batch1 = time_per_input(clf, texts1, 1, o, meter, &j1);
-    curve[i].ms_per_input_batch32 = time_per_input(clf, texts, 32, o, meter, &j32);
-    const std::string name = point_name(curve[i]) + (i == plan.chosen ? " (chosen)" : "");
-    green.rows.push_back(cost_row(name, curve[i], 1, plan.threads, curve[i].ms_per_input_batch1, j1));
-    green.rows.push_back(cost_row(name, curve[i], 32, plan.threads, curve[i].ms_per_input_batch32, j32));
+  const std::string full_name = plan.chosen == &full ? "full depth (chosen)" : "full depth";
+  green.rows.push_back(cost_row(full_name, full, 1, plan.threads, full.ms_per_input_batch1, j1));
+  green.rows.push_back(cost_row(full_name, full, 32, plan.threads, full.ms_per_input_batch32, j32));
+  for (size_t k = 0; k < plan.timed.size(); ++k) {
+    auto& [p, policy] = plan.timed[k];
+    const ClassifyOptions o = point_options(*p, policy, base);
+    p->ms_per_input_batch1 = time_per_input(clf, texts1, 1, o, meter, &j1);
+    p->ms_per_input_batch32 = time_per_input(clf, texts, 32, o, meter, &j32);
+    const std::string name = point_name(*p) + (p == plan.chosen ? " (chosen)" : "");
+    green.rows.push_back(cost_row(name, *p, 1, plan.threads, p->ms_per_input_batch1, j1));
+    green.rows.push_back(cost_row(name, *p, 32, plan.threads, p->ms_per_input_batch32, j32));
   }
 }
+
+namespace {
+
+nlohmann::json choice_json(const Choice& ch) {
+  nlohmann::json j = {{"method", ch.method}, {"statement", ch.statement}, {"setting", point_name(*ch.point)},
+                      {"policy", policy_name(ch.policy)}};
+  if (ch.adaptive) j["adaptive_point_estimate"] = point_name(*ch.adaptive);
+  j["dominating_static_exits"] = nlohmann::json::array();
+  for (const auto* s : ch.dominating) j["dominating_static_exits"].push_back(point_name(*s));
+  if (ch.certified) {
+    const auto& c = *ch.certified;
+    j["epsilon"] = c.epsilon, j["delta"] = c.delta, j["inputs"] = c.inputs, j["inputs_needed"] = c.inputs_needed;
+    j["tests"] = nlohmann::json::array();
+    for (const auto& family : c.tests)
+      for (const auto& t : family)
+        j["tests"].push_back({{"setting", point_name(*t.point)}, {"losses", t.losses}, {"p_value", t.p_value},
+                              {"certified", t.certified}});
+  }
+  return j;
+}
+
+}  // namespace
 
 void write_outputs(const Outputs& o, const report::Report& green) {
   const Curves& c = *o.curves;
   const fs::path out(o.out);
-  const engine::SweepPoint& pick = c.by_policy.at(o.policy)[o.chosen];
+  const Choice& ch = *o.choice;
+  const engine::SweepPoint& pick = *ch.point;
   std::string csv =
       "kind,policy,threshold,accuracy,macro_f1,mean_flops,relative_flops,mean_exit_layer,exit_histogram,"
-      "ms_per_input_batch1,ms_per_input_batch32\n";
+      "ms_per_input_batch1,ms_per_input_batch32,accuracy_low,accuracy_high\n";
   csv += csv_row(c.full);
   for (const auto& p : c.statics) csv += csv_row(p);
   for (const auto& [name, pts] : c.by_policy)
@@ -200,7 +302,7 @@ void write_outputs(const Outputs& o, const report::Report& green) {
                       {"exit_layers", o.exit_layers}, {"temperatures", temps},
                       {"full_depth", point_json(c.full)}, {"static", nlohmann::json::array()},
                       {"sweep", nlohmann::json::object()}, {"chosen", point_json(pick)},
-                      {"criterion", o.criterion.to_json()}};
+                      {"criterion", o.criterion.to_json()}, {"choice", choice_json(ch)}};
   for (const auto& p : c.statics) j["static"].push_back(point_json(p));
   for (const auto& [name, pts] : c.by_policy) {
     j["sweep"][name] = nlohmann::json::array();
@@ -213,15 +315,19 @@ void write_outputs(const Outputs& o, const report::Report& green) {
     PlotSpec spec{"Accuracy vs FLOPs on " + fs::path(o.dev).filename().string() + " (" + std::to_string(o.inputs) +
                       " inputs)",
                   "FLOPs relative to full depth", "accuracy (%)", {}, {}};
+    PlotSeries band{o.policy + " 95% bootstrap interval", {}, true, {}};
+    for (const auto& p : c.by_policy.at(o.policy))
+      band.points.emplace_back(p.relative_flops, 100 * p.accuracy_low), band.high.push_back(100 * p.accuracy_high);
+    spec.series.push_back(std::move(band));
     for (const auto& [name, pts] : c.by_policy) {
-      PlotSeries s{name, {}, true};
+      PlotSeries s{name, {}, true, {}};
       for (const auto& p : pts) s.points.emplace_back(p.relative_flops, 100 * p.accuracy);
       spec.series.push_back(std::move(s));
     }
-    PlotSeries st{"static exits", {}, false};
+    PlotSeries st{"static exits", {}, false, {}};
     for (const auto& p : c.statics) st.points.emplace_back(p.relative_flops, 100 * p.accuracy);
     spec.series.push_back(std::move(st));
-    spec.series.push_back({"chosen", {{pick.relative_flops, 100 * pick.accuracy}}, false});
+    spec.series.push_back({"chosen", {{pick.relative_flops, 100 * pick.accuracy}}, false, {}});
     spec.labels.push_back({"full depth", {1.0, 100 * c.full.accuracy}});
     plot(spec, (out / "accuracy_vs_flops").string());
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/src/risk_control.h"
 #include "engine/src/sweep.h"
 #include "offramp/offramp.h"
 #include "tools/report/gpu_energy.h"
@@ -27,24 +28,39 @@ struct TemperatureFit {
 std::vector<TemperatureFit> fit_temperatures(engine::SweepInput& in, bool keep);
 void print_temperatures(const std::vector<TemperatureFit>& fits);
 
-// Every policy's threshold sweep, the static exits and the full-depth reference.
+// Every policy's threshold sweep, the static exits and the full-depth reference, with bootstrap
+// intervals of accuracy on every point (engine::bootstrap_accuracy).
 struct Curves {
   engine::SweepPoint full;
   std::vector<engine::SweepPoint> statics;
   std::map<std::string, std::vector<engine::SweepPoint>> by_policy;  // max_prob, entropy, patience
+  std::vector<int> gold;                                              // [N] the dev labels
 };
 Curves sweep_all(const engine::SweepInput& in);
 
-// How the point is chosen: the cheapest within max_drop accuracy points of full depth, or the
-// most accurate within a FLOPs budget relative to full depth.
+// How the point is chosen: the cheapest within max_drop accuracy points of full depth (on dev:
+// a point estimate; with delta: Learn-then-Test, a statement about new data), or the most
+// accurate within a FLOPs budget relative to full depth.
 struct Criterion {
-  std::optional<double> max_drop, budget;  // one of them; neither = max_drop 1
-  std::string describe() const;            // "--max-drop 1" / "--budget 0.5"
+  std::optional<double> max_drop, budget, delta;  // max_drop or budget (neither = max_drop 1)
+  std::string describe() const;                   // "--max-drop 1 --delta 0.1" / "--budget 0.5"
   nlohmann::json to_json() const;
 };
-// The chosen point's index into `curve`; throws offramp::Error saying why when none qualifies.
-size_t choose(const std::vector<engine::SweepPoint>& curve, const engine::SweepPoint& full, const Criterion& c,
-              const std::string& policy);
+
+// The setting chosen among the policy's sweep and the static exits, how, and what it promises.
+struct Choice {
+  const engine::SweepPoint* point = nullptr;  // into Curves: a sweep point, a static exit or full depth
+  Policy policy = Policy::MaxProb;            // what classify runs it with (Static for exits alone)
+  std::string method;                         // "point estimate" or "Learn-then-Test"
+  std::string statement;                      // what the choice guarantees, in words
+  std::optional<engine::CertifiedChoice> certified;
+  // The policy's own pick by the point estimate, and the static exits that are at least as
+  // accurate at no more FLOPs on dev (then the adaptive curve is not worth it there).
+  const engine::SweepPoint* adaptive = nullptr;
+  std::vector<const engine::SweepPoint*> dominating;
+};
+// Throws offramp::Error saying why when no point qualifies (budget, or max-drop on dev).
+Choice choose(const Curves& curves, const std::string& policy, const Criterion& c);
 
 // What classify() needs to reproduce a swept point of `policy` (its threshold, or patience k),
 // and the full-depth baseline whatever policy the model stores (ClassifyOptions::full_depth).
@@ -56,15 +72,15 @@ ClassifyOptions full_depth_options(const ClassifyOptions& base);
 // the meter reads). `threads` is only reported.
 struct TimingPlan {
   std::vector<std::string> texts;
-  std::vector<size_t> timed;  // indices into the curve; the first is the chosen point
-  size_t chosen = 0;
+  std::vector<std::pair<engine::SweepPoint*, Policy>> timed;  // besides full depth
+  const engine::SweepPoint* chosen = nullptr;                 // marked "(chosen)" in the report
   int threads = 0;
 };
-void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, Policy policy,
-                 engine::SweepPoint& full, std::vector<engine::SweepPoint>& curve, const report::EnergySource& meter,
-                 report::Report& green);
-// The chosen point and the curve points nearest 40% and 70% of full-depth FLOPs.
-std::vector<size_t> points_to_time(const std::vector<engine::SweepPoint>& curve, size_t chosen);
+void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, engine::SweepPoint& full,
+                 const report::EnergySource& meter, report::Report& green);
+// The chosen point and the policy's curve points nearest 40% and 70% of full-depth FLOPs.
+std::vector<std::pair<engine::SweepPoint*, Policy>> points_to_time(Curves& curves, const std::string& policy,
+                                                                   const Choice& choice);
 
 // sweep.csv, sweep.json, the cost report and (unless no_plot) accuracy_vs_flops.png/.svg in `out`,
 // each written atomically after everything is computed.
@@ -73,7 +89,7 @@ struct Outputs {
   std::vector<std::string> labels;
   std::vector<TemperatureFit> temperatures;
   const Curves* curves = nullptr;
-  size_t chosen = 0;
+  const Choice* choice = nullptr;
   Criterion criterion;
   size_t inputs = 0;
   std::vector<int> exit_layers;

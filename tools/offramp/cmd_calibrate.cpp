@@ -24,7 +24,7 @@ namespace {
 
 struct CalibrateArgs {
   std::string model, dev, out, policy = "max_prob";
-  std::optional<double> max_drop, budget;
+  std::optional<double> max_drop, budget, delta;
   bool write = false, no_temperature = false, no_plot = false;
   int timing_inputs = 256, threads = 0, max_length = 0, batch_size = 64;
   DeviceFlags device;
@@ -42,9 +42,9 @@ void check_writable(const fs::path& dir) {
 }
 
 // The table on stdout: full depth (timed), the static exits, a thinned sweep of the chosen
-// policy (every timed point kept) and the chosen point.
-void print_calibration(const calibration::Curves& curves, const std::string& policy, const std::vector<size_t>& timed,
-                       const engine::SweepPoint& pick, const calibration::Criterion& criterion) {
+// policy (every timed point kept), then the choice: how it was made and what it promises.
+void print_calibration(const calibration::Curves& curves, const std::string& policy, const calibration::TimingPlan& plan,
+                       const calibration::Choice& choice, const calibration::Criterion& criterion) {
   const auto& curve = curves.by_policy.at(policy);
   std::cout << "\n";
   print_point_header(true);
@@ -53,14 +53,25 @@ void print_calibration(const calibration::Curves& curves, const std::string& pol
   std::cout << "-- " << policy << " sweep (selected thresholds)\n";
   double last_shown = -1;
   for (size_t i = 0; i < curve.size(); ++i) {
-    const bool timed_point = std::find(timed.begin(), timed.end(), i) != timed.end();
-    if (!timed_point && std::abs(curve[i].relative_flops - last_shown) < 0.05 && i + 1 != curve.size()) continue;
+    const bool timed = std::any_of(plan.timed.begin(), plan.timed.end(), [&](const auto& t) { return t.first == &curve[i]; });
+    if (!timed && std::abs(curve[i].relative_flops - last_shown) < 0.05 && i + 1 != curve.size()) continue;
     last_shown = curve[i].relative_flops;
     print_point(point_name(curve[i]), curve[i]);
   }
-  std::cout << "\nchosen (" << criterion.describe() << "): " << point_name(pick) << "  accuracy " << pct(pick.accuracy, 2)
-            << "% (full depth " << pct(curves.full.accuracy, 2) << "%)  FLOPs " << pct(pick.relative_flops)
-            << "% of full depth  mean exit layer " << std::setprecision(2) << pick.mean_exit_layer << "\n";
+  const engine::SweepPoint& pick = *choice.point;
+  std::cout << "\nchosen (" << criterion.describe() << ", " << choice.method << "): " << point_name(pick) << "  accuracy "
+            << pct(pick.accuracy, 2) << "% (95% bootstrap interval " << pct(pick.accuracy_low, 1) << "-"
+            << pct(pick.accuracy_high, 1) << "; full depth " << pct(curves.full.accuracy, 2) << "%)  FLOPs "
+            << pct(pick.relative_flops) << "% of full depth  mean exit layer " << std::setprecision(2)
+            << pick.mean_exit_layer << "\n  " << choice.statement << "\n";
+  if (choice.adaptive && !choice.dominating.empty()) {
+    const auto& a = *choice.adaptive;
+    for (const auto* s : choice.dominating)
+      std::cout << "  note: " << point_name(*s) << " (" << pct(s->accuracy, 2) << "% at " << pct(s->relative_flops)
+                << "% of the FLOPs) is at least as accurate as the " << policy << " curve's own pick, "
+                << point_name(a) << " (" << pct(a.accuracy, 2) << "% at " << pct(a.relative_flops)
+                << "%), at no more FLOPs: a static exit dominates the adaptive curve there\n";
+  }
 }
 
 }  // namespace
@@ -72,10 +83,14 @@ Run add_calibrate(CLI::App& app) {
   app.add_option("--out", a->out, "Output folder for sweep.csv, sweep.json, accuracy_vs_flops.png/.svg (default: MODEL/calibration)");
   app.add_option("--policy", a->policy, "Policy whose curve picks the threshold: max_prob, entropy or patience")
       ->check(CLI::IsMember({"max_prob", "entropy", "patience"}))->capture_default_str();
-  auto* drop = app.add_option("--max-drop", a->max_drop, "Choose the cheapest threshold within this many accuracy points of full depth (default 1)")
+  auto* drop = app.add_option("--max-drop", a->max_drop, "Choose the cheapest setting (threshold or static exit) within this many accuracy points of full depth (default 1)")
                    ->check(CLI::Range(0.0, 100.0));
-  app.add_option("--budget", a->budget, "Choose the most accurate threshold within this FLOPs budget, relative to full depth (0..1]")
+  auto* budget = app.add_option("--budget", a->budget, "Choose the most accurate setting within this FLOPs budget, relative to full depth (0..1]")
       ->check(CLI::Range(1e-6, 1.0))->excludes(drop);
+  app.add_option("--delta", a->delta,
+                 "With --max-drop: a guarantee instead of a dev estimate (Learn-then-Test): with probability >= 1 - DELTA "
+                 "over the dev set, the chosen setting loses at most --max-drop points on new data")
+      ->check(CLI::Range(1e-6, 0.5))->excludes(budget);
   app.add_flag("--write", a->write, "Store the fitted temperatures and the chosen policy/threshold in MODEL/offramp.json");
   app.add_flag("--no-temperature", a->no_temperature, "Keep the model's temperatures instead of fitting them on DEV");
   app.add_flag("--no-plot", a->no_plot, "Skip the gnuplot plot");
@@ -86,7 +101,8 @@ Run add_calibrate(CLI::App& app) {
   app.add_option("--max-length", a->max_length, "Truncate inputs to this many tokens (default: the model's)")->check(CLI::Range(2, 1 << 20));
   app.footer("Runs DEV once to full depth, recording every exit head, and replays every threshold offline.\n"
              "Prints per-exit calibration (ECE before/after temperature scaling), the static exits, the sweep,\n"
-             "and the chosen point with measured ms/input at batch 1 and 32.");
+             "and the chosen point with measured ms/input at batch 1 and 32. The candidates are the policy's thresholds\n"
+             "and the static exits ('exit k alone'); accuracies carry 95% bootstrap intervals.");
   return [a] {
     namespace steps = calibration;
     const fs::path out = a->out.empty() ? fs::path(a->model) / "calibration" : fs::path(a->out);
@@ -105,49 +121,46 @@ Run add_calibrate(CLI::App& app) {
     const auto temperatures = steps::fit_temperatures(in, a->no_temperature);
     steps::print_temperatures(temperatures);
     steps::Curves curves = steps::sweep_all(in);
-    auto& curve = curves.by_policy[a->policy];
-    const steps::Criterion criterion{a->max_drop, a->budget};
-    const size_t chosen = steps::choose(curve, curves.full, criterion, a->policy);
+    const steps::Criterion criterion{a->max_drop, a->budget, a->delta};
+    const steps::Choice choice = steps::choose(curves, a->policy, criterion);
 
     ClassifyOptions base;
     base.temperatures = in.temperatures;
     if (a->max_length > 0) base.max_length = a->max_length;
-    const Policy pol = parse_policy(a->policy);
     const std::unique_ptr<report::EnergySource> meter =
         info.device == "cuda" ? std::unique_ptr<report::EnergySource>(std::make_unique<report::GpuEnergyMeter>())
                               : std::make_unique<report::EnergyMeter>();
     report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, info.device_name, {}, meter->why()};
     if (meter->available()) green.energy_note = meter->what() + ", measured over the timing runs";
     steps::TimingPlan plan;
-    plan.chosen = chosen;
-    plan.timed = steps::points_to_time(curve, chosen);
+    plan.chosen = choice.point;
+    plan.timed = steps::points_to_time(curves, a->policy, choice);
     plan.threads = a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency());
     for (size_t i = 0; i < lines.size() && plan.texts.size() < static_cast<size_t>(a->timing_inputs); ++i)
       plan.texts.push_back(lines[i].text);
+    const engine::SweepPoint& pick = *choice.point;
     if (!plan.texts.empty()) {
-      steps::time_points(clf, plan, base, pol, curves.full, curve, *meter, green);
+      steps::time_points(clf, plan, base, curves.full, *meter, green);
     } else {
       green.rows.push_back({"full depth", 0, plan.threads, curves.full.accuracy, curves.full.mean_flops * 1e-9,
                             curves.full.relative_flops, curves.full.mean_exit_layer});
-      const auto& p = curve[chosen];
-      green.rows.push_back({point_name(p) + " (chosen)", 0, plan.threads, p.accuracy, p.mean_flops * 1e-9,
-                            p.relative_flops, p.mean_exit_layer});
+      green.rows.push_back({point_name(pick) + " (chosen)", 0, plan.threads, pick.accuracy, pick.mean_flops * 1e-9,
+                            pick.relative_flops, pick.mean_exit_layer});
     }
-    const engine::SweepPoint& pick = curve[chosen];
-    print_calibration(curves, a->policy, plan.timed, pick, criterion);
+    print_calibration(curves, a->policy, plan, choice, criterion);
 
     steps::Outputs o;
     o.model = a->model, o.dev = a->dev, o.out = out.string(), o.policy = a->policy, o.labels = info.labels;
-    o.temperatures = temperatures, o.curves = &curves, o.chosen = chosen, o.criterion = criterion;
+    o.temperatures = temperatures, o.curves = &curves, o.choice = &choice, o.criterion = criterion;
     o.inputs = in.size(), o.exit_layers = in.exit_layers, o.no_plot = a->no_plot;
     steps::write_outputs(o, green);
     std::cout << "wrote " << (out / "sweep.csv").string() << ", " << (out / "sweep.json").string() << ", "
               << (out / "report.md").string() << " (+ .json: the cost report)"
               << (a->no_plot ? "" : ", " + (out / "accuracy_vs_flops.png").string() + " and .svg") << "\n";
     if (a->write) {
-      steps::store_in_model(a->model, in.temperatures, pol, pick);
-      std::cout << std::defaultfloat << std::setprecision(6) << "wrote temperatures and " << a->policy << " "
-                << pick.threshold << " to " << (fs::path(a->model) / "offramp.json").string() << "\n";
+      steps::store_in_model(a->model, in.temperatures, choice.policy, pick);
+      std::cout << std::defaultfloat << std::setprecision(6) << "wrote temperatures and " << point_name(pick) << " to "
+                << (fs::path(a->model) / "offramp.json").string() << "\n";
     }
     return 0;
   };

@@ -48,10 +48,14 @@ void plot(const std::vector<PlotSpec>& panels, const std::string& stem) {
       gp << "plot ";
       for (size_t i = 0; i < spec.series.size(); ++i, ++index) {
         const auto& s = spec.series[i];
-        for (const auto& [x, y] : s.points) d << x << " " << y << "\n";
+        const bool band = !s.high.empty();
+        for (size_t k = 0; k < s.points.size(); ++k)
+          d << s.points[k].first << " " << s.points[k].second << (band ? " " + std::to_string(s.high[k]) : "") << "\n";
         d << "\n\n";  // gnuplot index separator
-        gp << (i ? ", " : "") << quote(data) << " index " << index << " with "
-           << (s.line ? "linespoints pt 7 ps 0.4" : "points pt " + std::to_string(5 + 2 * static_cast<int>(i % 3)) + " ps 1.5")
+        gp << (i ? ", " : "") << quote(data) << " index " << index << (band ? " using 1:2:3" : "") << " with "
+           << (band     ? "filledcurves fs transparent solid 0.2 noborder"
+               : s.line ? "linespoints pt 7 ps 0.4"
+                        : "points pt " + std::to_string(5 + 2 * static_cast<int>(i % 3)) + " ps 1.5")
            << " title " << quote(s.title);
       }
       commands.push_back(gp.str() + "\n");

@@ -11,6 +11,8 @@ struct PlotSeries {
   std::string title;
   std::vector<std::pair<double, double>> points;  // (x, y)
   bool line = true;                               // a curve, else points only
+  // A shaded band instead: points hold (x, low) and `high` the upper edge at the same x.
+  std::vector<double> high;
 };
 
 struct PlotSpec {

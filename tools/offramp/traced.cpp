@@ -86,6 +86,7 @@ nlohmann::json point_json(const engine::SweepPoint& p) {
                       {"exit_histogram", p.exit_histogram}};
   if (p.kind == "dynamic") j["policy"] = p.policy, j["threshold"] = p.threshold;
   if (p.kind == "static") j["layer"] = static_cast<int>(p.threshold);
+  if (p.accuracy_low >= 0) j["accuracy_interval"] = {p.accuracy_low, p.accuracy_high};  // bootstrap, 95%
   if (p.ms_per_input_batch1 >= 0) j["ms_per_input_batch1"] = p.ms_per_input_batch1;
   if (p.ms_per_input_batch32 >= 0) j["ms_per_input_batch32"] = p.ms_per_input_batch32;
   return j;
