@@ -128,6 +128,19 @@ void add_traced(SweepInput& in, const ExitTrace& trace, int gold) {
   for (const auto& z : trace.logits) in.logits.insert(in.logits.end(), z.begin(), z.end());
 }
 
+SweepInput subset(const SweepInput& in, const std::vector<size_t>& rows) {
+  SweepInput out = in;
+  out.num_tokens.clear(), out.gold.clear(), out.logits.clear();
+  const size_t per_input = in.exit_layers.size() * static_cast<size_t>(in.labels);
+  for (size_t r : rows) {
+    out.num_tokens.push_back(in.num_tokens.at(r));
+    out.gold.push_back(in.gold.at(r));
+    const auto first = in.logits.begin() + static_cast<std::ptrdiff_t>(r * per_input);
+    out.logits.insert(out.logits.end(), first, first + static_cast<std::ptrdiff_t>(per_input));
+  }
+  return out;
+}
+
 SweepPoint simulate(const SweepInput& in, const PolicyParams& params) {
   if (params.policy == Policy::Static) {
     for (auto& p : static_points(in))

@@ -31,6 +31,8 @@ struct SweepInput {
 SweepInput sweep_input_for(const ModelInfo& info);
 // Appends one traced input (Classifier::trace_exits) with its gold label index.
 void add_traced(SweepInput& in, const ExitTrace& trace, int gold);
+// The inputs `rows` of `in` (in that order), with its exits, shape and temperatures.
+SweepInput subset(const SweepInput& in, const std::vector<size_t>& rows);
 
 struct SweepPoint {
   std::string kind;      // "dynamic", "static" (one exit used alone) or "full_depth"

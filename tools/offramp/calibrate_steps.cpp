@@ -51,12 +51,13 @@ void print_temperatures(const std::vector<TemperatureFit>& fits) {
   }
 }
 
-Curves sweep_all(const engine::SweepInput& in) {
+Curves sweep_all(const engine::SweepInput& in, bool intervals) {
   Curves c;
   c.full = engine::full_depth_point(in);
   c.statics = engine::static_points(in);
   for (Policy p : {Policy::MaxProb, Policy::Entropy, Policy::Patience}) c.by_policy[policy_name(p)] = engine::sweep(in, p);
   c.gold = in.gold;
+  if (!intervals) return c;
   std::vector<engine::SweepPoint*> all{&c.full};
   for (auto& p : c.statics) all.push_back(&p);
   for (auto& [name, pts] : c.by_policy)

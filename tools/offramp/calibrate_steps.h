@@ -36,7 +36,7 @@ struct Curves {
   std::map<std::string, std::vector<engine::SweepPoint>> by_policy;  // max_prob, entropy, patience
   std::vector<int> gold;                                              // [N] the dev labels
 };
-Curves sweep_all(const engine::SweepInput& in);
+Curves sweep_all(const engine::SweepInput& in, bool intervals = true);
 
 // How the point is chosen: the cheapest within max_drop accuracy points of full depth (on dev:
 // a point estimate; with delta: Learn-then-Test, a statement about new data), or the most

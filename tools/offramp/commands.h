@@ -14,6 +14,7 @@ Run add_classify(CLI::App& app);
 Run add_tokenize(CLI::App& app);
 Run add_calibrate(CLI::App& app);
 Run add_evaluate(CLI::App& app);
+Run add_validate(CLI::App& app);
 Run add_plot(CLI::App& app);
 
 }  // namespace offramp::cli
