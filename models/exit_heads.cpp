@@ -71,6 +71,10 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
       throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy, patience or static)");
     if (oc.patience < 0) throw bad("policy.patience must be >= 0");
     if (!(oc.threshold >= 0.0)) throw bad("policy.threshold must be >= 0 (got " + std::to_string(oc.threshold) + ")");
+    if (j.contains("calibration")) {
+      if (!j["calibration"].is_object()) throw bad("'calibration' must be an object (written by offramp calibrate --write)");
+      oc.calibration = j["calibration"].dump();
+    }
     if (!j.contains("exits") || !j["exits"].is_array()) throw bad("missing array 'exits'");
     int prev = 0;
     for (const auto& e : j["exits"]) {
@@ -127,6 +131,7 @@ void save_offramp_config(const std::string& path, const OfframpConfig& oc) {
   j["max_length"] = oc.max_length;
   j["policy"] = {{"name", oc.policy}, {"threshold", oc.threshold}, {"patience", oc.patience}};
   if (oc.policy == "static") j["policy"]["exit_layer"] = oc.exit_layer;
+  if (!oc.calibration.empty()) j["calibration"] = nlohmann::json::parse(oc.calibration);
   j["exits"] = nlohmann::json::array();
   for (const auto& e : oc.exits) {
     nlohmann::json x = {{"layer", e.layer}, {"pooling", pooling_name(e.pooling)}, {"temperature", e.temperature}};

@@ -35,6 +35,10 @@ struct OfframpConfig {
   int max_length = 0;               // 0: the encoder's max_position
   std::string policy = "max_prob";  // max_prob | entropy | patience | static
   int exit_layer = 0;               // static: the exit every input leaves at
+  // What `offramp calibrate --write` predicted for the stored setting (a JSON object, kept as
+  // text and written back unchanged; empty when never calibrated): `offramp evaluate` shows it
+  // beside what test data measures.
+  std::string calibration;
   double threshold = 0.9;
   int patience = 2;
   std::vector<ExitSpec> exits;      // sorted by layer, unique layers

@@ -106,4 +106,25 @@ void bootstrap_accuracy(std::vector<SweepPoint*> points, const std::vector<int>&
   }
 }
 
+void bootstrap_relative_flops(SweepPoint& point, const SweepPoint& full, int resamples, double level, uint64_t seed) {
+  const size_t n = point.input_flops.size();
+  if (n == 0 || full.input_flops.size() != n) throw Error("bootstrap: a sweep point without per-input FLOPs");
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::vector<double> ratio(static_cast<size_t>(resamples));
+  for (auto& r : ratio) {
+    double spent = 0, whole = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = pick(rng);
+      spent += point.input_flops[i], whole += full.input_flops[i];
+    }
+    r = whole > 0 ? spent / whole : 0;
+  }
+  std::sort(ratio.begin(), ratio.end());
+  const auto at = [&](double q) {
+    return ratio[std::min(ratio.size() - 1, static_cast<size_t>(q * static_cast<double>(ratio.size() - 1) + 0.5))];
+  };
+  point.relative_flops_low = at((1 - level) / 2), point.relative_flops_high = at((1 + level) / 2);
+}
+
 }  // namespace offramp::engine

@@ -59,5 +59,9 @@ std::vector<const SweepPoint*> most_conservative_first(const std::vector<SweepPo
 // Fills accuracy_low / accuracy_high.
 void bootstrap_accuracy(std::vector<SweepPoint*> points, const std::vector<int>& gold, int resamples = 1000,
                         double level = 0.95, uint64_t seed = 20261205);
+// The same for one point's FLOPs relative to full depth (a ratio of sums over the resampled
+// inputs, from SweepPoint::input_flops). Fills relative_flops_low / relative_flops_high.
+void bootstrap_relative_flops(SweepPoint& point, const SweepPoint& full, int resamples = 1000, double level = 0.95,
+                              uint64_t seed = 20261205);
 
 }  // namespace offramp::engine

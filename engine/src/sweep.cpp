@@ -60,9 +60,12 @@ SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int
   const size_t n = in.size(), E = in.exit_layers.size();
   p.exit_histogram.assign(E, 0);
   double flops = 0, layer_sum = 0, correct = 0;
+  p.input_flops.resize(n);
   for (size_t i = 0; i < n; ++i) {
     const auto e = static_cast<size_t>(exit_index[i]);
-    flops += dynamic ? c.dynamic[i][e] : c.single[i][e];
+    const double f = dynamic ? c.dynamic[i][e] : c.single[i][e];
+    p.input_flops[i] = static_cast<float>(f);
+    flops += f;
     layer_sum += in.exit_layers[e];
     correct += pred[i] == in.gold[i];
     ++p.exit_histogram[e];

@@ -46,6 +46,8 @@ struct SweepPoint {
   double mean_exit_layer = 0;
   std::vector<int> exit_histogram;  // inputs leaving at each exit [E]
   std::vector<int> predictions;     // [N] the label index each input gets (for risk control)
+  std::vector<float> input_flops;   // [N] what each input cost (for the FLOPs interval)
+  double relative_flops_low = -1, relative_flops_high = -1;  // bootstrap interval; -1 = none
   double ms_per_input_batch1 = -1, ms_per_input_batch32 = -1;  // measured, -1 = not measured
 };
 

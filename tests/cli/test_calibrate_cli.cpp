@@ -57,9 +57,16 @@ TEST(Calibrate, WritesSweepPlotAndStoresTheChosenThreshold) {
       EXPECT_LT(p["accuracy"].get<double>(), j["full_depth"]["accuracy"].get<double>() - 0.01 - 1e-12);
     }
 
-  // --write stored the fitted temperatures and the threshold...
+  // --write stored the fitted temperatures and the threshold (or the static exit)...
   const auto oc = read_json(w.model + "/offramp.json");
-  EXPECT_DOUBLE_EQ(oc["policy"]["threshold"].get<double>(), chosen["threshold"].get<double>());
+  if (chosen["kind"] == "static") {
+    EXPECT_EQ(oc["policy"]["name"], "static");
+    EXPECT_EQ(oc["policy"]["exit_layer"], chosen["layer"]);
+  } else {
+    EXPECT_DOUBLE_EQ(oc["policy"]["threshold"].get<double>(), chosen["threshold"].get<double>());
+  }
+  EXPECT_EQ(j["choice"]["method"], "point estimate");
+  EXPECT_EQ(oc["calibration"]["method"], "point estimate");
   for (size_t e = 0; e < 6; ++e)
     EXPECT_FLOAT_EQ(oc["exits"][e]["temperature"].get<float>(), j["temperatures"][e]["temperature"].get<float>());
   // ...so evaluating the model on the same data reproduces the chosen point.
@@ -69,6 +76,37 @@ TEST(Calibrate, WritesSweepPlotAndStoresTheChosenThreshold) {
   EXPECT_DOUBLE_EQ(e["setting"]["accuracy"].get<double>(), chosen["accuracy"].get<double>());
   EXPECT_DOUBLE_EQ(e["setting"]["relative_flops"].get<double>(), chosen["relative_flops"].get<double>());
   EXPECT_NE(ev.out.find("full depth"), std::string::npos);
+  // ...and shows what calibration predicted for it beside what the data measures.
+  EXPECT_NE(ev.out.find("calibration (point estimate on " + w.dev + ", 120 inputs) predicted for"), std::string::npos)
+      << ev.out;
+  EXPECT_DOUBLE_EQ(e["calibration_predicted"]["accuracy"].get<double>(), chosen["accuracy"].get<double>());
+  const auto& interval = e["calibration_predicted"]["accuracy_interval"];
+  EXPECT_LE(interval[0].get<double>(), chosen["accuracy"].get<double>());
+  EXPECT_GE(interval[1].get<double>(), chosen["accuracy"].get<double>());
+}
+
+TEST(Calibrate, AGuaranteeNeedsEnoughDevInputsAndSaysSo) {
+  // 120 dev inputs cannot certify a 1-point drop at delta 0.1 (a loss-free setting needs 299):
+  // Learn-then-Test falls back to full depth, stores it, and evaluate compares against it.
+  Workdir w("calibrate_delta");
+  const auto r = cli("calibrate " + w.model + " " + w.dev + " --out " + w.dir + "/out --timing-inputs 0 --no-plot "
+                     "--max-drop 1 --delta 0.1 --write");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Learn-then-Test"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no setting could be certified on 120 dev inputs"), std::string::npos) << r.out;
+  const auto j = read_json(w.dir + "/out/sweep.json");
+  EXPECT_EQ(j["choice"]["method"], "Learn-then-Test");
+  EXPECT_EQ(j["choice"]["inputs_needed"], 299);
+  EXPECT_EQ(j["chosen"]["kind"], "full_depth");
+  const auto oc = read_json(w.model + "/offramp.json");
+  EXPECT_EQ(oc["policy"]["name"], "static");
+  EXPECT_EQ(oc["policy"]["exit_layer"], 6);
+  const auto ev = cli("evaluate " + w.model + " " + w.dev);
+  ASSERT_EQ(ev.rc, 0) << ev.err;
+  EXPECT_NE(ev.out.find("predicted for exit 6 alone"), std::string::npos) << ev.out;
+  EXPECT_NE(ev.out.find("so 0.00 points lost"), std::string::npos) << ev.out;
+  // --delta goes with --max-drop only.
+  EXPECT_NE(cli("calibrate " + w.model + " " + w.dev + " --budget 0.5 --delta 0.1").rc, 0);
 }
 
 TEST(Calibrate, BudgetPicksTheMostAccuratePointWithinIt) {

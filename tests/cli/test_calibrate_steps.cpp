@@ -125,7 +125,7 @@ TEST(CalibrateSteps, TemperaturesSweepChoiceAndPointOptionsReproduceTheEngine) {
     EXPECT_LE(fits[e].nll_after, fits[e].nll_before + 1e-9) << "exit " << e;
     EXPECT_FLOAT_EQ(in.temperatures[e], static_cast<float>(fits[e].after));
   }
-  const steps::Curves curves = steps::sweep_all(in);
+  steps::Curves curves = steps::sweep_all(in);
   ASSERT_EQ(curves.by_policy.size(), 3u);
   EXPECT_DOUBLE_EQ(curves.full.relative_flops, 1.0);
   ClassifyOptions base;

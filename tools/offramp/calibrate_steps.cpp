@@ -100,7 +100,7 @@ Policy policy_of(const engine::SweepPoint& p) { return p.kind == "dynamic" ? par
 
 }  // namespace
 
-Choice choose(const Curves& curves, const std::string& policy, const Criterion& c) {
+Choice choose(Curves& curves, const std::string& policy, const Criterion& c) {
   const auto& curve = curves.by_policy.at(policy);
   std::vector<const engine::SweepPoint*> adaptive, statics;
   for (const auto& p : curve) adaptive.push_back(&p);
@@ -110,6 +110,7 @@ Choice choose(const Curves& curves, const std::string& policy, const Criterion& 
   const double drop = c.max_drop.value_or(1.0);
 
   Choice ch;
+  const engine::SweepPoint* pick = nullptr;
   ch.adaptive = point_estimate(adaptive, curves.full, c);
   if (ch.adaptive)
     for (const auto* s : statics)
@@ -122,15 +123,15 @@ Choice choose(const Curves& curves, const std::string& policy, const Criterion& 
                                    curves.full, curves.gold, drop / 100.0, *c.delta);
     std::ostringstream s;
     if (ch.certified->chosen) {
-      ch.point = ch.certified->chosen;
+      pick = ch.certified->chosen;
       s << "with probability at least " << 1 - *c.delta << " over the draw of the " << curves.gold.size()
         << " dev inputs, this setting is wrong where full depth is right on at most " << drop
         << "% of new inputs from the same distribution, so it loses at most " << drop
-        << " points of accuracy against full depth (binomial p-values, fixed-sequence testing from the most "
+        << " percentage points of accuracy against full depth (binomial p-values, fixed-sequence testing from the most "
            "conservative setting of the "
         << policy << " sweep and of the static exits, delta split between them)";
     } else {
-      ch.point = &curves.full;
+      pick = &curves.full;
       s << "no setting could be certified on " << curves.gold.size() << " dev inputs (even a setting that never errs "
         << "needs at least " << ch.certified->inputs_needed << " for --max-drop " << drop << " --delta " << *c.delta
         << "): falling back to full depth";
@@ -138,8 +139,8 @@ Choice choose(const Curves& curves, const std::string& policy, const Criterion& 
     ch.statement = s.str();
   } else {
     ch.method = "point estimate";
-    ch.point = point_estimate(all, curves.full, c);
-    if (!ch.point) {
+    pick = point_estimate(all, curves.full, c);
+    if (!pick) {
       if (c.budget)
         throw Error("no " + policy + " threshold or static exit fits the FLOPs budget " + std::to_string(*c.budget) +
                     " (the cheapest costs " + std::to_string(curve.back().relative_flops) + "); raise --budget");
@@ -149,8 +150,29 @@ Choice choose(const Curves& curves, const std::string& policy, const Criterion& 
                             : "the cheapest setting whose dev accuracy is within " + std::to_string(drop).substr(0, 4) +
                                   " points of full depth's on dev; no statement about new data (add --delta for one)";
   }
+  // The pointers above are const views into `curves`, which the caller owns mutably.
+  ch.point = const_cast<engine::SweepPoint*>(pick);
+  engine::bootstrap_relative_flops(*ch.point, curves.full);
   ch.policy = policy_of(*ch.point);
   return ch;
+}
+
+nlohmann::json prediction_json(const Choice& ch, const Curves& curves, const std::string& dev, const Criterion& c) {
+  const auto& p = *ch.point;
+  // Full depth is stored as the static policy at the last exit, which evaluate names so.
+  const std::string setting =
+      &p == &curves.full ? "exit " + std::to_string(static_cast<int>(p.threshold)) + " alone" : point_name(p);
+  return {{"setting", setting},
+          {"method", ch.method},
+          {"statement", ch.statement},
+          {"criterion", c.to_json()},
+          {"dev", dev},
+          {"inputs", curves.gold.size()},
+          {"accuracy", p.accuracy},
+          {"accuracy_interval", {p.accuracy_low, p.accuracy_high}},
+          {"relative_flops", p.relative_flops},
+          {"relative_flops_interval", {p.relative_flops_low, p.relative_flops_high}},
+          {"full_depth_accuracy", curves.full.accuracy}};
 }
 
 ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const ClassifyOptions& base) {
@@ -220,7 +242,7 @@ std::vector<std::pair<engine::SweepPoint*, Policy>> points_to_time(Curves& curve
                                                                    const Choice& choice) {
   auto& curve = curves.by_policy.at(policy);
   std::vector<std::pair<engine::SweepPoint*, Policy>> timed;
-  if (choice.point != &curves.full) timed.emplace_back(const_cast<engine::SweepPoint*>(choice.point), choice.policy);
+  if (choice.point != &curves.full) timed.emplace_back(choice.point, choice.policy);
   for (double target : {0.4, 0.7}) {
     size_t best = 0;
     for (size_t i = 1; i < curve.size(); ++i)
@@ -335,7 +357,7 @@ void write_outputs(const Outputs& o, const report::Report& green) {
 }
 
 void store_in_model(const std::string& model_dir, const std::vector<float>& temperatures, Policy policy,
-                    const engine::SweepPoint& pick) {
+                    const engine::SweepPoint& pick, const nlohmann::json& prediction) {
   const fs::path dir(model_dir);
   const auto cfg = models::load_bert_config((dir / "config.json").string());
   auto oc = models::load_offramp_config((dir / "offramp.json").string(), cfg);
@@ -347,6 +369,7 @@ void store_in_model(const std::string& model_dir, const std::vector<float>& temp
   if (policy == Policy::Patience) oc.patience = static_cast<int>(pick.threshold);
   else if (policy == Policy::Static) oc.exit_layer = static_cast<int>(pick.threshold);
   else oc.threshold = pick.threshold;
+  oc.calibration = prediction.is_null() ? "" : prediction.dump();
   models::save_offramp_config((dir / "offramp.json").string(), oc);
 }
 

@@ -49,7 +49,7 @@ struct Criterion {
 
 // The setting chosen among the policy's sweep and the static exits, how, and what it promises.
 struct Choice {
-  const engine::SweepPoint* point = nullptr;  // into Curves: a sweep point, a static exit or full depth
+  engine::SweepPoint* point = nullptr;  // into Curves: a sweep point, a static exit or full depth
   Policy policy = Policy::MaxProb;            // what classify runs it with (Static for exits alone)
   std::string method;                         // "point estimate" or "Learn-then-Test"
   std::string statement;                      // what the choice guarantees, in words
@@ -59,8 +59,12 @@ struct Choice {
   const engine::SweepPoint* adaptive = nullptr;
   std::vector<const engine::SweepPoint*> dominating;
 };
-// Throws offramp::Error saying why when no point qualifies (budget, or max-drop on dev).
-Choice choose(const Curves& curves, const std::string& policy, const Criterion& c);
+// Also fills the chosen point's bootstrap interval of relative FLOPs. Throws offramp::Error
+// saying why when no point qualifies (budget, or max-drop on dev).
+Choice choose(Curves& curves, const std::string& policy, const Criterion& c);
+// What the choice predicts for new data, as offramp.json's "calibration" object (evaluate shows
+// it beside test): setting, method and statement, dev accuracy and relative FLOPs with intervals.
+nlohmann::json prediction_json(const Choice& choice, const Curves& curves, const std::string& dev, const Criterion& c);
 
 // What classify() needs to reproduce a swept point of `policy` (its threshold, or patience k),
 // and the full-depth baseline whatever policy the model stores (ClassifyOptions::full_depth).
@@ -100,6 +104,6 @@ void write_outputs(const Outputs& o, const report::Report& green);
 // --write: the fitted temperatures and the chosen policy with its threshold (or patience k) go
 // into MODEL/offramp.json; everything else in it stays.
 void store_in_model(const std::string& model_dir, const std::vector<float>& temperatures, Policy policy,
-                    const engine::SweepPoint& pick);
+                    const engine::SweepPoint& pick, const nlohmann::json& prediction = nullptr);
 
 }  // namespace offramp::cli::calibration

@@ -62,7 +62,8 @@ void print_calibration(const calibration::Curves& curves, const std::string& pol
   std::cout << "\nchosen (" << criterion.describe() << ", " << choice.method << "): " << point_name(pick) << "  accuracy "
             << pct(pick.accuracy, 2) << "% (95% bootstrap interval " << pct(pick.accuracy_low, 1) << "-"
             << pct(pick.accuracy_high, 1) << "; full depth " << pct(curves.full.accuracy, 2) << "%)  FLOPs "
-            << pct(pick.relative_flops) << "% of full depth  mean exit layer " << std::setprecision(2)
+            << pct(pick.relative_flops) << "% of full depth (" << pct(pick.relative_flops_low) << "-"
+            << pct(pick.relative_flops_high) << ")  mean exit layer " << std::setprecision(2)
             << pick.mean_exit_layer << "\n  " << choice.statement << "\n";
   if (choice.adaptive && !choice.dominating.empty()) {
     const auto& a = *choice.adaptive;
@@ -158,7 +159,8 @@ Run add_calibrate(CLI::App& app) {
               << (out / "report.md").string() << " (+ .json: the cost report)"
               << (a->no_plot ? "" : ", " + (out / "accuracy_vs_flops.png").string() + " and .svg") << "\n";
     if (a->write) {
-      steps::store_in_model(a->model, in.temperatures, choice.policy, pick);
+      steps::store_in_model(a->model, in.temperatures, choice.policy, pick,
+                            steps::prediction_json(choice, curves, a->dev, criterion));
       std::cout << std::defaultfloat << std::setprecision(6) << "wrote temperatures and " << point_name(pick) << " to "
                 << (fs::path(a->model) / "offramp.json").string() << "\n";
     }

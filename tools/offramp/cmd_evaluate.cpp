@@ -1,11 +1,15 @@
 // `offramp evaluate MODEL TEST.tsv`: one full-depth pass recording every exit head, then the
 // model's own setting (policy, threshold, temperatures from offramp.json, or overrides)
-// replayed offline, beside full depth and each static exit.
+// replayed offline, beside full depth and each static exit, and beside what calibration
+// predicted for that setting on dev (offramp.json's "calibration", from calibrate --write).
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "models/bert_config.h"
+#include "models/exit_heads.h"
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
 #include "tools/offramp/device_flags.h"
@@ -22,6 +26,33 @@ struct EvaluateArgs {
   int threads = 0, max_length = 0;
   DeviceFlags device;
 };
+
+// offramp.json's "calibration" object (written by calibrate --write), or null.
+nlohmann::json stored_prediction(const std::string& model) {
+  const std::filesystem::path dir(model);
+  if (!std::filesystem::exists(dir / "offramp.json")) return nullptr;
+  const auto oc = models::load_offramp_config((dir / "offramp.json").string(),
+                                              models::load_bert_config((dir / "config.json").string()));
+  return oc.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(oc.calibration);
+}
+
+// What calibration predicted on dev for the stored setting, beside what this data measures.
+void print_transfer(const nlohmann::json& c, const engine::SweepPoint& got, const engine::SweepPoint& full) {
+  const auto interval = [](const nlohmann::json& v, int digits, double scale) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << scale * v[0].get<double>() << "-" << scale * v[1].get<double>();
+    return s.str();
+  };
+  const double drop = 100 * (full.accuracy - got.accuracy);
+  std::cout << std::fixed << "\ncalibration (" << c.value("method", "?") << " on " << c.value("dev", "?") << ", "
+            << c.value("inputs", 0) << " inputs) predicted for " << c.value("setting", "?") << ":\n"
+            << "  dev   accuracy " << std::setprecision(2) << 100 * c.value("accuracy", 0.0) << "% (95% interval "
+            << interval(c["accuracy_interval"], 1, 100) << ")  FLOPs " << std::setprecision(3)
+            << c.value("relative_flops", 0.0) << " of full depth (" << interval(c["relative_flops_interval"], 3, 1)
+            << ")\n  here  accuracy " << std::setprecision(2) << 100 * got.accuracy << "%  FLOPs " << std::setprecision(3)
+            << got.relative_flops << " of full depth; full depth here " << std::setprecision(2) << 100 * full.accuracy
+            << "%, so " << drop << " points lost\n  promise: " << c.value("statement", "") << "\n";
+}
 
 }  // namespace
 
@@ -55,17 +86,24 @@ Run add_evaluate(CLI::App& app) {
     const auto point = engine::simulate(in, pp);
     const auto full = engine::full_depth_point(in);
     const auto statics = engine::static_points(in);
+    const nlohmann::json predicted = stored_prediction(a->model);
+    const bool comparable = predicted.is_object() && predicted.value("setting", "") == point_name(point);
     // The JSON first: if it cannot be written, nothing half-done reaches stdout.
     if (!a->json.empty()) {
       nlohmann::json j = {{"model", a->model}, {"data", a->input}, {"inputs", in.size()}, {"full_depth", point_json(full)},
                           {"static", nlohmann::json::array()}, {"setting", point_json(point)}};
       for (const auto& p : statics) j["static"].push_back(point_json(p));
+      if (comparable) j["calibration_predicted"] = predicted;
       report::write_file_atomic(a->json, j.dump(1) + "\n");
     }
     print_point_header(false);
     print_point("full depth", full);
     for (const auto& p : statics) print_point(point_name(p), p);
     print_point(point_name(point), point);
+    if (comparable) print_transfer(predicted, point, full);
+    else if (predicted.is_object())
+      std::cout << "\n(the model was calibrated for " << predicted.value("setting", "?") << ", not " << point_name(point)
+                << ": no prediction to compare)\n";
     return 0;
   };
 }
