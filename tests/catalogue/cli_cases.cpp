@@ -33,6 +33,15 @@ std::vector<BadInput> cli_cases() {
        {"--policy", "greedy"}},
       {"flag_calibrate_max_drop_and_budget", Base::Tiny, {}, "calibrate {model} - --max-drop 1 --budget 0.5 --no-plot",
        "great\tgood\n", {"--max-drop", "--budget"}},
+      {"flag_calibrate_delta_with_budget", Base::Tiny, {}, "calibrate {model} - --budget 0.5 --delta 0.1 --no-plot",
+       "great\tgood\n", {"--delta", "--budget"}},
+      {"flag_calibrate_delta_above_one_half", Base::Tiny, {}, "calibrate {model} - --delta 0.9 --no-plot", "great\tgood\n",
+       {"--delta", "0.9"}},
+      {"flag_classify_static_exit_layer_without_head", Base::Tiny, {}, "classify {model} --policy static --exit-layer 5",
+       "good\n", {"exit_layer", "(1, 2)", "got 5"}},
+      {"flag_validate_too_few_inputs", Base::Tiny, {}, "validate {model} -", "great\tgood\nother\tbad\n",
+       {"too few inputs (2)"}},
+      {"flag_validate_zero_splits", Base::Tiny, {}, "validate {model} - --splits 0", "great\tgood\n", {"--splits", "0"}},
       {"flag_plot_zero_threads", Base::None, {}, "plot x.json --threads 0", "", {"--threads", "0"}},
 
       // Input files.

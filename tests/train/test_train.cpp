@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "engine/src/model_dir.h"
@@ -98,6 +99,52 @@ TEST(Train, LossFallsAndTheEngineReproducesLibTorchLogits) {
   std::cout << "largest |engine - LibTorch| logit difference: " << worst << "\n";
   EXPECT_LT(worst, 1e-4);
   EXPECT_GT(worst, 0.0);  // the comparison saw real numbers from two implementations
+}
+
+// OUT/train_report.json: tokens seen and the analytic training FLOPs, recomputed here by hand
+// from the token counts `offramp tokenize` gives the same texts.
+TEST(Train, ReportCountsTokensAndTrainingFlops) {
+  Data d("train_report");
+  const std::string out = d.dir + "/model";
+  const auto r = offramp::test::run_command(d.args(out) + " --epochs 2 --grid-intensity 400 --assumed-watts 10");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(std::ifstream(out + "/train_report.json"));
+  // Token counts of each file at --max-length 48, [CLS] and [SEP] included.
+  auto lengths = [&](const std::string& tsv) {
+    const auto ids = offramp::test::run_command(std::string(OFFRAMP_CLI) + " tokenize --tsv --format ids --max-length 48 " +
+                                                d.tiny + " " + tsv);
+    std::vector<double> n;
+    std::istringstream in(ids.out);
+    for (std::string line; std::getline(in, line);)
+      n.push_back(static_cast<double>(std::count(line.begin(), line.end(), ' ') + 1));
+    return n;
+  };
+  const auto train = lengths(d.train), dev = lengths(d.dev);
+  ASSERT_EQ(train.size(), 192u);
+  // h 32, f 64, 2 layers, 2 labels, heads after both layers with mean pooling:
+  //   layer 2n(4h^2 + 2hf) + 4n^2 h = 2n(4096 + 4096) + 128n^2;  head 2h^2 + 2hc + nh = 2048 + 128 + 32n
+  auto forward = [](double n) { return 2 * (16384 * n + 128 * n * n) + 2 * (2176 + 32 * n); };
+  double tokens = 0, train_fwd = 0, dev_fwd = 0;
+  for (double n : train) tokens += n, train_fwd += forward(n);
+  for (double n : dev) dev_fwd += forward(n);
+  const auto& c = j["cost"];
+  EXPECT_EQ(c["tokens_seen"].get<double>(), 2 * tokens);
+  EXPECT_EQ(c["examples_seen"], 2 * 192);
+  // 2 epochs of forward + backward (2x forward), and 3 dev evaluations (before, after each epoch).
+  EXPECT_NEAR(c["training_flops"].get<double>(), 3 * 2 * train_fwd + 3 * dev_fwd, 1e-6 * train_fwd);
+  EXPECT_EQ(j["model"]["parameters"], j["model"]["trainable_parameters"]);
+  EXPECT_EQ(j["data"]["train_examples"], 192);
+  EXPECT_EQ(j["hyperparameters"]["epochs"], 2);
+  // Energy: RAPL when readable, else the --assumed-watts estimate; CO2e at the given intensity.
+  const double kwh = c["energy_kwh"].get<double>();
+  EXPECT_GT(kwh, 0);
+  EXPECT_NEAR(c["co2e_g"].get<double>(), 400 * kwh, 1e-9);
+  if (c["energy_note"].get<std::string>().rfind("estimated", 0) == 0) {
+    EXPECT_NEAR(kwh, 10 * c["wall_clock_seconds"].get<double>() / 3.6e6, 1e-12);
+  }
+  const std::string md = slurp(out + "/train_report.md");
+  for (const char* part : {"training FLOPs", "tokens seen", "CO2e", "400 g CO2e/kWh", "seed"})
+    EXPECT_NE(md.find(part), std::string::npos) << part;
 }
 
 TEST(Train, SameSeedSameRun) {

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   app.add_option("--dropout", o.dropout, "Dropout (default 0.1)")->check(CLI::Range(0.0, 0.9));
   app.add_option("--seed", o.seed, "Seed: same seed, data and threads give the same run on the CPU")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
+  app.add_option("--grid-intensity", o.grid_intensity, "g CO2e per kWh for OUT/train_report (default: world average 2019, IEA)")
+      ->check(CLI::Range(0.0, 5000.0))->capture_default_str();
+  app.add_option("--assumed-watts", o.assumed_watts, "Power draw to estimate energy from when the machine cannot measure it (RAPL)")
+      ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--select", o.select, "Best epoch by the mean accuracy over exits (mean) or the last exit's (last)")
       ->check(CLI::IsMember({"mean", "last"}))->capture_default_str();
   app.add_option("--max-steps", o.max_steps, "Stop after this many optimizer steps in all (0 = no limit)")->check(CLI::NonNegativeNumber);

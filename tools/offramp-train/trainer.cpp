@@ -20,7 +20,9 @@
 #include "tools/offramp-train/bert_module.h"
 #include "tools/offramp-train/dataset.h"
 #include "tools/offramp-train/model_io.h"
+#include "tools/offramp-train/train_report.h"
 #include "tools/report/atomic_file.h"
+#include "tools/report/green_report.h"
 
 namespace offramp::train {
 
@@ -130,6 +132,9 @@ nlohmann::json options_json(const TrainOptions& o) {
 }  // namespace
 
 int run_training(const TrainOptions& o) {
+  const auto run_start = Clock::now();
+  const report::EnergyMeter meter;
+  const double joules0 = meter.available() ? meter.joules() : 0;
   const bool scratch = o.init_dir.empty();
   const std::string config_json = scratch ? o.config_json : (fs::path(o.init_dir) / "config.json").string();
   const std::string tokenizer_dir = scratch ? o.tokenizer_dir : o.init_dir;
@@ -232,6 +237,15 @@ int run_training(const TrainOptions& o) {
   oc.max_length = o.max_length;
   oc.exits = exits;
   if (kept) oc.exits.push_back(kept->head.exit);
+  // The run's cost, counted as it goes (train_report.h).
+  TrainCost cost;
+  const models::FlopsShape shape = models::flops_shape(cfg, static_cast<int>(labels.size()));
+  const auto forward_flops = [&](const Example& e, double* heads) {
+    return example_forward_flops(shape, cfg.layers, oc.exits, static_cast<int>(e.ids.size()), heads);
+  };
+  const auto count_eval = [&] {
+    for (const auto& e : dev.examples) cost.eval_forward_flops += forward_flops(e, nullptr);
+  };
   const fs::path out(o.out_dir), ckpt = out / "checkpoint";
   fs::create_directories(out);
   nlohmann::json log = {{"options", options_json(o)}, {"labels", labels}, {"epochs", nlohmann::json::array()},
@@ -256,6 +270,7 @@ int run_training(const TrainOptions& o) {
     std::cerr << "resuming from " << o.resume_dir << ": epoch " << start_epoch << ", step " << start_step << "\n";
   } else {
     const auto e0 = evaluate(model, dev, o.batch_size * 2, false);
+    count_eval();
     std::cerr << "before training: dev accuracy per exit " << join(e0.accuracy) << "  dev loss " << e0.loss << "\n";
     log["epochs"].push_back({{"epoch", 0}, {"dev_accuracy", e0.accuracy}, {"dev_loss", e0.loss}});
   }
@@ -293,6 +308,13 @@ int run_training(const TrainOptions& o) {
       const double lr = lr_at(global_step);
       for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       const Batch b = make_batch(train, batches[s]);
+      for (size_t i : b.index) {
+        double heads = 0;
+        cost.train_forward_flops += forward_flops(train.examples[i], &heads);
+        cost.train_heads_forward_flops += heads;
+        cost.tokens_seen += static_cast<int64_t>(train.examples[i].ids.size());
+        ++cost.examples_seen;
+      }
       const auto logits = model->forward(b.ids, b.mask);
       torch::Tensor loss = torch::zeros({});
       for (size_t e = 0; e < logits.size(); ++e)
@@ -312,6 +334,7 @@ int run_training(const TrainOptions& o) {
     if (seen == 0) break;
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const auto ev = evaluate(model, dev, o.batch_size * 2, true);
+    count_eval();
     double score = ev.accuracy.back();
     if (o.select == "mean") {
       score = 0;
@@ -338,8 +361,22 @@ int run_training(const TrainOptions& o) {
   }
   std::signal(SIGINT, SIG_DFL);
   if (fs::exists(ckpt)) fs::remove_all(ckpt);
+  cost.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
+  if (meter.available()) cost.joules = meter.joules() - joules0, cost.energy_note = meter.what();
+  else cost.energy_note = meter.why();
+  ReportFacts facts;
+  facts.model_type = cfg.model_type;
+  for (const auto& p : model->parameters()) {
+    facts.parameters += p.numel();
+    if (p.requires_grad()) facts.trainable_parameters += p.numel();
+  }
+  facts.train_examples = train.examples.size(), facts.dev_examples = dev.examples.size();
+  for (const auto& e : train.examples) facts.train_tokens += static_cast<int64_t>(e.ids.size());
+  facts.best_epoch = best_epoch, facts.best_dev_score = best, facts.select = o.select;
+  write_train_report(o, facts, cost);
   std::cerr << "done: best epoch " << best_epoch << " (dev " << (o.select == "mean" ? "mean exit" : "last exit")
             << " accuracy " << best << ") saved in " << o.out_dir << "\n"
+            << "cost: " << out.string() << "/train_report.md\n"
             << "next: offramp calibrate " << o.out_dir << " " << o.dev_tsv << " --max-drop 1 --write\n";
   return 0;
 }

@@ -31,6 +31,8 @@ struct TrainOptions {
   std::string resume_dir;                   // OUT/checkpoint of an interrupted run
   std::string dump_logits;                  // JSONL of the saved model's dev logits per exit
   std::string offramp_cli;                  // the `offramp` tokenizer CLI; empty = find it
+  double grid_intensity = 475;              // g CO2e per kWh for train_report (world average 2019, IEA)
+  double assumed_watts = 0;                 // power for an energy estimate where none is measured; 0 = none
 };
 
 // Returns the process exit status (0 done, 130 interrupted and checkpointed).
