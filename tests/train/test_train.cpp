@@ -147,6 +147,42 @@ TEST(Train, ReportCountsTokensAndTrainingFlops) {
     EXPECT_NE(md.find(part), std::string::npos) << part;
 }
 
+// scripts/random-search.sh: three seeded trials of the tiny model, each with its report, then
+// `offramp report` over them; the same --seed draws the same trials.
+TEST(Train, RandomSearchRunsItsTrialsAndReports) {
+  Data d("train_search");
+  const std::string script = offramp::test::repo_dir() + "/scripts/random-search.sh";
+  const std::string bin = std::filesystem::path(OFFRAMP_TRAIN).parent_path().string();
+  auto search = [&](const std::string& out) {
+    return offramp::test::run_command(script + " --config " + d.tiny + "/config.json --tokenizer " + d.tiny + " --train " +
+                                      d.train + " --dev " + d.dev + " --out " + out + " --trials 3 --seed 9 --epochs 1" +
+                                      " --bin " + bin + " -- --max-length 48 --threads 1 --max-steps 4");
+  };
+  const auto r = search(d.dir + "/s1");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto s = nlohmann::json::parse(std::ifstream(d.dir + "/s1/search.json"));
+  EXPECT_EQ(s["method"], "random search");
+  ASSERT_EQ(s["draws"].size(), 3u);
+  for (const auto& t : s["draws"]) {
+    EXPECT_GE(t["lr"].get<double>(), 1e-5);
+    EXPECT_LE(t["lr"].get<double>(), 5e-4);
+    const std::string dir = d.dir + "/s1/trial-" + std::to_string(t["trial"].get<int>());
+    const auto rep = nlohmann::json::parse(std::ifstream(dir + "/train_report.json"));
+    EXPECT_DOUBLE_EQ(rep["hyperparameters"]["lr"].get<double>(), t["lr"].get<double>());
+    EXPECT_EQ(rep["environment"]["seed"], t["seed"]);
+  }
+  const auto report = nlohmann::json::parse(std::ifstream(d.dir + "/s1/report/report.json"));
+  EXPECT_EQ(report["evp"].size(), 3u);
+  EXPECT_TRUE(std::filesystem::exists(d.dir + "/s1/report/evp.png"));
+  std::ifstream md(d.dir + "/s1/report/report.md");
+  EXPECT_NE(std::string(std::istreambuf_iterator<char>(md), {}).find("Method of choosing hyperparameter values: random search with seed 9"),
+            std::string::npos);
+  // Seeded: a second search draws the same trials.
+  ASSERT_EQ(search(d.dir + "/s2").rc, 0);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(d.dir + "/s2/search.json"))["draws"], s["draws"]);
+  EXPECT_NE(offramp::test::run_command(script + " --trials 0 --train x --dev y --out z --init w").rc, 0);
+}
+
 TEST(Train, SameSeedSameRun) {
   Data d("train_seed");
   for (const char* run : {"a", "b"}) {

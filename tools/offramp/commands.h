@@ -15,6 +15,7 @@ Run add_tokenize(CLI::App& app);
 Run add_calibrate(CLI::App& app);
 Run add_evaluate(CLI::App& app);
 Run add_validate(CLI::App& app);
+Run add_report(CLI::App& app);
 Run add_plot(CLI::App& app);
 
 }  // namespace offramp::cli

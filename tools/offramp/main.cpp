@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
       offramp::cli::add_evaluate);
   add("validate", "Repeat calibrate-then-evaluate over random dev/test re-splits: how often a choice breaks its promise",
       offramp::cli::add_validate);
+  add("report", "Expected validation performance and the reproducibility checklist of a set of offramp-train runs",
+      offramp::cli::add_report);
   add("plot", "Draw accuracy vs FLOPs and vs measured time from an offramp-bench JSON output", offramp::cli::add_plot);
   add("tokenize", "Print the token ids (and pieces) the model sees for each input line", offramp::cli::add_tokenize);
   // CLI11 would say only "A subcommand is required" for a misspelt command.
