@@ -65,14 +65,20 @@ std::unique_ptr<report::GpuEnergyMeter> g_gpu_meter;  // the GPU's (NVML), with 
 std::vector<Setting> thresholds(const std::string& model_dir, const ModelInfo& info) {
   std::vector<Setting> out;
   ClassifyOptions full;
-  full.policy = Policy::MaxProb;
-  full.threshold = 2.0;
+  full.full_depth = true;  // every layer, the last head only
   out.push_back({"full", full});
-  auto option_for = [](const nlohmann::json& p) {
+  auto option_for = [](const nlohmann::json& p) {  // a sweep.json point (calibrate's point_json)
     ClassifyOptions o;
-    o.policy = parse_policy(p.at("policy").get<std::string>());
-    if (*o.policy == Policy::Patience) o.patience = p.at("threshold").get<int>(), o.threshold = 2.0;
-    else o.threshold = p.at("threshold").get<double>();
+    const std::string kind = p.value("kind", "dynamic");
+    if (kind == "full_depth") {
+      o.full_depth = true;
+    } else if (kind == "static") {
+      o.policy = Policy::Static, o.exit_layer = p.at("layer").get<int>();
+    } else {
+      o.policy = parse_policy(p.at("policy").get<std::string>());
+      if (*o.policy == Policy::Patience) o.patience = p.at("threshold").get<int>();
+      else o.threshold = p.at("threshold").get<double>();
+    }
     return o;
   };
   const fs::path sweep = fs::path(model_dir) / "calibration" / "sweep.json";

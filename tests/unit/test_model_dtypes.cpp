@@ -44,9 +44,9 @@ TEST(ModelDtypes, Fp16AndBf16CheckpointsEqualTheirFp32Rounding) {
       fs::copy(tiny, d, fs::copy_options::recursive);
     }
     write_16bit(src, dtype, half, ref);
-    const auto a = Classifier::load(half.string()).classify(texts, {.threshold = 2.0});
-    const auto b = Classifier::load(ref.string()).classify(texts, {.threshold = 2.0});
-    const auto full = Classifier::load(tiny.string()).classify(texts, {.threshold = 2.0});
+    const auto a = Classifier::load(half.string()).classify(texts, {.full_depth = true});
+    const auto b = Classifier::load(ref.string()).classify(texts, {.full_depth = true});
+    const auto full = Classifier::load(tiny.string()).classify(texts, {.full_depth = true});
     for (size_t i = 0; i < texts.size(); ++i) {
       EXPECT_EQ(a[i].probabilities, b[i].probabilities) << name << " text " << i;
       // And the rounding changes results only slightly against the original fp32 weights.
