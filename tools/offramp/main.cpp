@@ -19,9 +19,11 @@ int main(int argc, char** argv) {
   add("info", "Show a model's architecture, exits, labels, tokenizer, parameters and FLOPs", offramp::cli::add_info);
   add("classify", "Classify texts (one per line, or TSV label<TAB>text) with early exits; JSON Lines out",
       offramp::cli::add_classify);
-  add("calibrate", "Fit per-exit temperatures on a labelled dev set, sweep exit thresholds, plot accuracy vs FLOPs, choose a threshold",
+  add("calibrate", "Fit per-exit temperatures on a labelled dev set, sweep exit thresholds, plot accuracy vs FLOPs, choose a setting "
+      "(a threshold or a static exit; --delta: with a guarantee)",
       offramp::cli::add_calibrate);
-  add("evaluate", "Accuracy and FLOPs on labelled data: full depth, each exit alone, and the model's threshold",
+  add("evaluate", "Accuracy and FLOPs on labelled data: full depth, each exit alone, and the model's setting beside what "
+      "calibration predicted for it",
       offramp::cli::add_evaluate);
   add("validate", "Repeat calibrate-then-evaluate over random dev/test re-splits: how often a choice breaks its promise",
       offramp::cli::add_validate);
