@@ -35,14 +35,11 @@ kernels::Activation parse_activation(const std::string& name, const std::string&
 OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg) {
   nlohmann::json j = read_model_json(path);
   auto bad = [&](const std::string& what) { return ModelError(path + ": " + what); };
-  auto integer = [&](const nlohmann::json& v, const std::string& field, int64_t lo, int64_t hi) {
-    return json_int(v, lo, hi, path + ": " + field);
-  };
   try {
     OfframpConfig oc;
     if (!j.is_object()) throw bad("not a JSON object");
     if (!j.contains("format_version")) throw bad("missing field 'format_version'");
-    oc.format_version = integer(j["format_version"], "format_version", 0, 1 << 20);
+    oc.format_version = json_int(j["format_version"], 0, 1 << 20, path + ": format_version");
     if (oc.format_version != kOfframpFormatVersion)
       throw bad("format_version " + std::to_string(oc.format_version) + " is not supported (this build reads " +
                 std::to_string(kOfframpFormatVersion) + ")");
@@ -55,7 +52,7 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
     }
     if (std::set<std::string>(oc.labels.begin(), oc.labels.end()).size() != oc.labels.size())
       throw bad("'labels' has duplicates");
-    oc.max_length = j.contains("max_length") ? integer(j["max_length"], "max_length", 0, cfg.max_tokens()) : 0;
+    oc.max_length = j.contains("max_length") ? json_int(j["max_length"], 0, cfg.max_tokens(), path + ": max_length") : 0;
     if (oc.max_length == 1)
       throw bad("max_length " + std::to_string(oc.max_length) + " must be 0 (model maximum) or 2.." +
                 std::to_string(cfg.max_tokens()));
@@ -64,8 +61,8 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
       if (!p.is_object()) throw bad("'policy' must be an object (name, threshold, patience)");
       oc.policy = json_string(p, "name", oc.policy, path + ": policy.name");
       oc.threshold = json_number(p, "threshold", oc.threshold, path + ": policy.threshold");
-      if (p.contains("patience")) oc.patience = integer(p["patience"], "policy.patience", 0, 1 << 20);
-      if (p.contains("exit_layer")) oc.exit_layer = integer(p["exit_layer"], "policy.exit_layer", 1, cfg.layers);
+      if (p.contains("patience")) oc.patience = json_int(p["patience"], 0, 1 << 20, path + ": policy.patience");
+      if (p.contains("exit_layer")) oc.exit_layer = json_int(p["exit_layer"], 1, cfg.layers, path + ": policy.exit_layer");
     }
     if (oc.policy != "max_prob" && oc.policy != "entropy" && oc.policy != "patience" && oc.policy != "static")
       throw bad("unknown policy '" + oc.policy + "' (max_prob, entropy, patience or static)");
@@ -80,7 +77,7 @@ OfframpConfig load_offramp_config(const std::string& path, const BertConfig& cfg
     for (const auto& e : j["exits"]) {
       ExitSpec s;
       if (!e.is_object() || !e.contains("layer")) throw bad("each exit needs a 'layer'");
-      s.layer = integer(e["layer"], "exit layer", 1, cfg.layers);
+      s.layer = json_int(e["layer"], 1, cfg.layers, path + ": exit layer");
       if (s.layer <= prev || s.layer > cfg.layers)
         throw bad("exit layers must increase and lie in 1.." + std::to_string(cfg.layers) + " (got " +
                   std::to_string(s.layer) + ")");

@@ -63,6 +63,7 @@ ModelInfo make_info(const engine::ModelDir& m, const std::string& device) {
   i.threshold = m.offramp.threshold;
   i.patience = m.offramp.patience;
   i.exit_layer = m.offramp.exit_layer;
+  i.calibration = m.offramp.calibration;
   i.flops_per_token_per_layer = models::layer_flops({c.hidden, c.ffn, 0}, 1) - 4.0 * c.hidden;
   i.device = device;
   return i;
@@ -188,18 +189,16 @@ Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& t
   bo.policy.threshold = options.threshold.value_or(m.offramp.threshold);
   bo.policy.patience = options.patience.value_or(m.offramp.patience);
   if (bo.policy.policy == Policy::Static) {
-    // One head answers and the others do not run (ExitPlan::for_call).
+    // One head answers and the others do not run (ExitPlan::one_head).
     const auto& exits = m.offramp.exits;
     const int layer = options.full_depth ? exits.back().layer : options.exit_layer.value_or(m.offramp.exit_layer);
-    const auto it = std::find_if(exits.begin(), exits.end(), [&](const auto& e) { return e.layer == layer; });
-    if (it == exits.end()) {
+    if (std::none_of(exits.begin(), exits.end(), [&](const auto& e) { return e.layer == layer; })) {
       std::string layers;
       for (const auto& e : exits) layers += (layers.empty() ? "" : ", ") + std::to_string(e.layer);
       throw Error("the static policy needs exit_layer, one of the model's exit layers (" + layers + "); got " +
                   std::to_string(layer));
     }
     bo.policy.exit_layer = layer;
-    bo.only_head = static_cast<size_t>(it - exits.begin());
   }
   bo.max_batch_tokens = options.max_batch_tokens;
   bo.temperatures = options.temperatures;
@@ -236,7 +235,6 @@ std::vector<ExitTrace> Classifier::trace_exits(const std::vector<std::string>& t
   return guarded([&] {
     Prepared p = prepare(*impl_, texts, options);
     p.batch.record_heads = true;  // every head, whatever the policy
-    p.batch.only_head.reset();
     const auto seq = impl_->run(p.ids, p.batch);
     const size_t labels = impl_->model.offramp.labels.size();
     std::vector<ExitTrace> out(seq.size());

@@ -49,11 +49,12 @@ ExitPlan exit_plan(const models::BertConfig& c, const models::OfframpConfig& off
   return p;
 }
 
-ExitPlan ExitPlan::for_call(const BatchOptions& opt) const {
-  if (!opt.only_head) return *this;
-  const size_t e = *opt.only_head;
-  if (e >= heads()) throw kernels::KernelError("internal: only_head beyond the model's heads");
-  if (opt.record_heads) throw kernels::KernelError("internal: tracing needs every head, not only_head");
+std::optional<ExitPlan> ExitPlan::one_head(const BatchOptions& opt) const {
+  if (opt.policy.policy != Policy::Static || opt.record_heads) return std::nullopt;
+  const auto it = std::find(costs.layers.begin(), costs.layers.end(), opt.policy.exit_layer);
+  if (it == costs.layers.end())  // Classifier::classify checks the layer first, naming the model's
+    throw kernels::KernelError("internal: static exit layer " + std::to_string(opt.policy.exit_layer) + " has no head");
+  const auto e = static_cast<size_t>(it - costs.layers.begin());
   ExitPlan p;
   p.labels = labels;
   p.costs.shape = costs.shape;

@@ -35,9 +35,6 @@ struct BatchOptions {
   int max_batch_tokens = 16384;
   std::vector<float> temperatures;  // per exit; empty = the model's offramp.json
   bool record_heads = false;        // run every input to the last exit, keeping each head's logits
-  // Answer every input at this one head of the model (a static exit: the model truncated there;
-  // full depth is the last head). The other heads do not run and cost nothing.
-  std::optional<size_t> only_head;
 };
 
 // Inputs [first, last) of a call.
@@ -71,8 +68,10 @@ struct ExitPlan {
   float temperature(const BatchOptions& opt, size_t head) const {
     return opt.temperatures.empty() ? temperatures[head] : opt.temperatures[model_heads[head]];
   }
-  // The plan of one call: this one, or the single head opt.only_head asks for.
-  ExitPlan for_call(const BatchOptions& opt) const;
+  // Policy::Static (not when recording every head): the plan of that one exit, whose head alone
+  // runs and costs (the model truncated there; full depth is the last exit). Otherwise nullopt:
+  // the call uses this plan as it is.
+  std::optional<ExitPlan> one_head(const BatchOptions& opt) const;
   // The exit rule of head e under `opt`.
   kernels::ExitRule rule(const BatchOptions& opt, size_t head) const {
     return exit_rule(opt.policy, opt.record_heads, head, heads());

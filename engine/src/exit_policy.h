@@ -18,7 +18,7 @@ kernels::ExitPolicy exit_policy(Policy p);
 
 // The rule of exit head `head` of `heads`: the last head lets every sequence leave;
 // `record_heads` (trace_exits) lets none leave before it. Static runs one head only
-// (ExitPlan::for_call), which is then the last: everyone leaves there.
+// (ExitPlan::one_head), which is then the last: everyone leaves there.
 kernels::ExitRule exit_rule(const PolicyParams& p, bool record_heads, size_t head, size_t heads);
 
 }  // namespace offramp::engine

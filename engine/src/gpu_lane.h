@@ -49,7 +49,7 @@ class GpuLane {
 
   // Starts the inputs of `range` (at most `budget` tokens): uploads ids, positions, offsets
   // and the exit state, and runs the embeddings. Asynchronous. `plan` is the call's (the
-  // weights' plan, or one head of it: ExitPlan::for_call); it must outlive the chunk.
+  // weights' plan, or one head of it: ExitPlan::one_head); it must outlive the chunk.
   void begin(const TokenIds& inputs, InputRange range, const ExitPlan& plan);
   // True while some input of the chunk has not left.
   bool busy() const { return chunk_ && !chunk_->done(); }

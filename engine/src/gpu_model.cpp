@@ -165,7 +165,8 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
   std::vector<SequenceResult> results(inputs.size());
   const size_t budget =
       static_cast<size_t>(std::min(std::max(options.max_batch_tokens, 1), m.budget));
-  const ExitPlan plan = m.w.plan.for_call(options);
+  const std::optional<ExitPlan> one = m.w.plan.one_head(options);
+  const ExitPlan& plan = one ? *one : m.w.plan;
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
     const auto pieces = split_into_pieces(inputs, budget, m.graph_max_tokens, m.lanes.size());

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <tuple>
 
 #include "offramp/error.h"
 
@@ -69,6 +70,17 @@ std::vector<const SweepPoint*> most_conservative_first(const std::vector<SweepPo
   return out;
 }
 
+namespace {
+// The central `level` interval of resampled values (sorted here): percentiles by nearest rank.
+std::pair<double, double> percentile_interval(std::vector<double>& values, double level) {
+  std::sort(values.begin(), values.end());
+  const auto at = [&](double q) {
+    return values[std::min(values.size() - 1, static_cast<size_t>(q * static_cast<double>(values.size() - 1) + 0.5))];
+  };
+  return {at((1 - level) / 2), at((1 + level) / 2)};
+}
+}  // namespace
+
 void bootstrap_accuracy(std::vector<SweepPoint*> points, const std::vector<int>& gold, int resamples, double level,
                         uint64_t seed) {
   const size_t n = gold.size();
@@ -96,11 +108,7 @@ void bootstrap_accuracy(std::vector<SweepPoint*> points, const std::vector<int>&
         for (size_t i = 0; i < n; ++i) hits += w[i] * static_cast<uint8_t>(correct[i]);
         acc[b] = static_cast<double>(hits) / static_cast<double>(n);
       }
-      std::sort(acc.begin(), acc.end());
-      const auto at = [&](double q) {
-        return acc[std::min(acc.size() - 1, static_cast<size_t>(q * static_cast<double>(acc.size() - 1) + 0.5))];
-      };
-      it = done.emplace(correct, std::pair{at((1 - level) / 2), at((1 + level) / 2)}).first;
+      it = done.emplace(correct, percentile_interval(acc, level)).first;
     }
     p->accuracy_low = it->second.first, p->accuracy_high = it->second.second;
   }
@@ -120,11 +128,7 @@ void bootstrap_relative_flops(SweepPoint& point, const SweepPoint& full, int res
     }
     r = whole > 0 ? spent / whole : 0;
   }
-  std::sort(ratio.begin(), ratio.end());
-  const auto at = [&](double q) {
-    return ratio[std::min(ratio.size() - 1, static_cast<size_t>(q * static_cast<double>(ratio.size() - 1) + 0.5))];
-  };
-  point.relative_flops_low = at((1 - level) / 2), point.relative_flops_high = at((1 + level) / 2);
+  std::tie(point.relative_flops_low, point.relative_flops_high) = percentile_interval(ratio, level);
 }
 
 }  // namespace offramp::engine

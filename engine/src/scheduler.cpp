@@ -64,7 +64,8 @@ void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, con
 std::vector<SequenceResult> run_batch(const ModelDir& model, kernels::Device dev, const TokenIds& inputs,
                                       const BatchOptions& options) {
   std::vector<SequenceResult> results(inputs.size());
-  const ExitPlan plan = exit_plan(model.config, model.offramp).for_call(options);
+  ExitPlan plan = exit_plan(model.config, model.offramp);
+  if (auto one = plan.one_head(options)) plan = std::move(*one);
   for (const InputRange& chunk : chunk_by_tokens(inputs, static_cast<size_t>(options.max_batch_tokens)))
     run_chunk(model, plan, dev, inputs, chunk, options, results);
   return results;

@@ -1,6 +1,7 @@
 #include "engine/src/sweep.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "models/flops.h"
 
@@ -54,7 +55,7 @@ Costs costs(const SweepInput& in) {
   return c;
 }
 
-SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int>& pred, const std::vector<int>& exit_index,
+SweepPoint summarise(const SweepInput& in, const Costs& c, std::vector<int> pred, const std::vector<int>& exit_index,
                      bool dynamic) {
   SweepPoint p;
   const size_t n = in.size(), E = in.exit_layers.size();
@@ -76,7 +77,7 @@ SweepPoint summarise(const SweepInput& in, const Costs& c, const std::vector<int
   p.mean_flops = flops / dn;
   p.relative_flops = c.full_sum > 0 ? flops / c.full_sum : 0;
   p.mean_exit_layer = layer_sum / dn;
-  p.predictions = pred;
+  p.predictions = std::move(pred);
   return p;
 }
 
@@ -102,7 +103,7 @@ SweepPoint simulate_with(const SweepInput& in, const Costs& c, const PolicyParam
       }
     }
   }
-  SweepPoint p = summarise(in, c, pred, exit_index, true);
+  SweepPoint p = summarise(in, c, std::move(pred), exit_index, true);
   p.kind = "dynamic";
   p.policy = policy_name(params.policy);
   p.threshold = params.policy == Policy::Patience ? params.patience : params.threshold;
@@ -163,7 +164,7 @@ std::vector<SweepPoint> static_points(const SweepInput& in) {
       const float* z = in.logits.data() + (i * E + e) * L;
       pred[i] = static_cast<int>(std::max_element(z, z + L) - z);
     }
-    SweepPoint p = summarise(in, c, pred, exit_index, false);
+    SweepPoint p = summarise(in, c, std::move(pred), exit_index, false);
     p.kind = "static";
     p.policy = "static";
     p.threshold = in.exit_layers[e];
@@ -207,28 +208,58 @@ std::vector<SweepPoint> sweep(const SweepInput& in, Policy policy) {
   return out;
 }
 
-int choose_by_max_drop(const std::vector<SweepPoint>& points, double full_accuracy, double max_drop_points) {
-  int best = -1;
-  for (size_t i = 0; i < points.size(); ++i) {
-    const auto& p = points[i];
-    if (100.0 * (full_accuracy - p.accuracy) > max_drop_points + 1e-9) continue;
-    if (best < 0 || p.relative_flops < points[static_cast<size_t>(best)].relative_flops ||
-        (p.relative_flops == points[static_cast<size_t>(best)].relative_flops && p.accuracy > points[static_cast<size_t>(best)].accuracy))
-      best = static_cast<int>(i);
+const SweepPoint* cheapest_within(const std::vector<const SweepPoint*>& points, double full_accuracy,
+                                  double max_drop_points) {
+  const SweepPoint* best = nullptr;
+  for (const SweepPoint* p : points) {
+    if (100.0 * (full_accuracy - p->accuracy) > max_drop_points + 1e-9) continue;
+    if (!best || p->relative_flops < best->relative_flops ||
+        (p->relative_flops == best->relative_flops && p->accuracy > best->accuracy))
+      best = p;
   }
   return best;
 }
 
-int choose_by_budget(const std::vector<SweepPoint>& points, double budget) {
-  int best = -1;
-  for (size_t i = 0; i < points.size(); ++i) {
-    const auto& p = points[i];
-    if (p.relative_flops > budget + 1e-12) continue;
-    if (best < 0 || p.accuracy > points[static_cast<size_t>(best)].accuracy ||
-        (p.accuracy == points[static_cast<size_t>(best)].accuracy && p.relative_flops < points[static_cast<size_t>(best)].relative_flops))
-      best = static_cast<int>(i);
+const SweepPoint* most_accurate_within(const std::vector<const SweepPoint*>& points, double budget) {
+  const SweepPoint* best = nullptr;
+  for (const SweepPoint* p : points) {
+    if (p->relative_flops > budget + 1e-12) continue;
+    if (!best || p->accuracy > best->accuracy || (p->accuracy == best->accuracy && p->relative_flops < best->relative_flops))
+      best = p;
   }
   return best;
+}
+
+namespace {
+std::vector<const SweepPoint*> pointers(const std::vector<SweepPoint>& points) {
+  std::vector<const SweepPoint*> out;
+  for (const auto& p : points) out.push_back(&p);
+  return out;
+}
+int index_of(const SweepPoint* p, const std::vector<SweepPoint>& points) {
+  return p ? static_cast<int>(p - points.data()) : -1;
+}
+}  // namespace
+
+int choose_by_max_drop(const std::vector<SweepPoint>& points, double full_accuracy, double max_drop_points) {
+  return index_of(cheapest_within(pointers(points), full_accuracy, max_drop_points), points);
+}
+
+int choose_by_budget(const std::vector<SweepPoint>& points, double budget) {
+  return index_of(most_accurate_within(pointers(points), budget), points);
+}
+
+PolicyParams setting_of(const SweepPoint& p) {
+  PolicyParams pp;
+  if (p.kind != "dynamic") {  // an exit alone, or full depth (the last exit alone)
+    pp.policy = Policy::Static;
+    pp.exit_layer = static_cast<int>(p.threshold);
+    return pp;
+  }
+  pp.policy = parse_policy(p.policy);
+  if (pp.policy == Policy::Patience) pp.patience = static_cast<int>(p.threshold);
+  else pp.threshold = p.threshold;
+  return pp;
 }
 
 }  // namespace offramp::engine

@@ -63,9 +63,17 @@ std::vector<double> sweep_thresholds(Policy policy, int exits);
 std::vector<SweepPoint> sweep(const SweepInput& in, Policy policy);
 
 // The cheapest point whose accuracy is at most max_drop_points (percentage points) below
-// full depth; ties go to the more accurate. Returns -1 if none.
+// full depth; ties go to the more accurate. nullptr if none.
+const SweepPoint* cheapest_within(const std::vector<const SweepPoint*>& points, double full_accuracy,
+                                  double max_drop_points);
+// The most accurate point with relative FLOPs <= budget; ties go to the cheaper. nullptr if none.
+const SweepPoint* most_accurate_within(const std::vector<const SweepPoint*>& points, double budget);
+// The same over a vector, as an index (-1 if none).
 int choose_by_max_drop(const std::vector<SweepPoint>& points, double full_accuracy, double max_drop_points);
-// The most accurate point with relative FLOPs <= budget; ties go to the cheaper. -1 if none.
 int choose_by_budget(const std::vector<SweepPoint>& points, double budget);
+
+// The setting a point was swept at, to replay or run it: its policy and threshold, patience k
+// or exit layer (static points and full depth: Static at their exit).
+PolicyParams setting_of(const SweepPoint& p);
 
 }  // namespace offramp::engine

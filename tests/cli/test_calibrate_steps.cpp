@@ -96,7 +96,7 @@ TEST(CalibrateSteps, AStaticPointRunsAsTheSweepPredicts) {
   ClassifyOptions base;
   base.max_length = 128;
   for (const auto& point : engine::static_points(in)) {
-    const auto real = clf.classify(texts, steps::point_options(point, Policy::Static, base));
+    const auto real = clf.classify(texts, steps::point_options(point, base));
     double flops = 0, full = 0;
     for (size_t i = 0; i < real.size(); ++i) {
       EXPECT_EQ(real[i].exit_layer, static_cast<int>(point.threshold));
@@ -145,7 +145,7 @@ TEST(CalibrateSteps, TemperaturesSweepChoiceAndPointOptionsReproduceTheEngine) {
       }
     }
     // The options that time a point give the exits and labels the sweep predicted for it.
-    const auto real = clf.classify(texts, steps::point_options(*ch.point, ch.policy, base));
+    const auto real = clf.classify(texts, steps::point_options(*ch.point, base));
     std::vector<int> hist(in.exit_layers.size());
     for (size_t i = 0; i < real.size(); ++i) {
       ++hist[static_cast<size_t>(std::find(in.exit_layers.begin(), in.exit_layers.end(), real[i].exit_layer) -

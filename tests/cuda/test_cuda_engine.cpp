@@ -232,7 +232,7 @@ TEST(CudaEngine, BatchInvarianceAndChunkingOnTheGpu) {
 }
 
 // Static exits and full depth run one head of the model on the GPU too (the lane takes the call's
-// plan, ExitPlan::for_call): every input leaves there, the FLOPs are that exit's alone, and the
+// plan, ExitPlan::one_head): every input leaves there, the FLOPs are that exit's alone, and the
 // labels are the CPU's. Twice each, so small batches also replay their graphs (keyed by head).
 TEST(CudaEngine, StaticExitsAndFullDepthRunOneHead) {
   OFFRAMP_REQUIRE_GPU();

@@ -51,12 +51,13 @@ void print_temperatures(const std::vector<TemperatureFit>& fits) {
   }
 }
 
-Curves sweep_all(const engine::SweepInput& in, bool intervals) {
+Curves sweep_all(const engine::SweepInput& in, bool intervals, const std::vector<Policy>& policies) {
   Curves c;
   c.full = engine::full_depth_point(in);
   c.statics = engine::static_points(in);
-  for (Policy p : {Policy::MaxProb, Policy::Entropy, Policy::Patience}) c.by_policy[policy_name(p)] = engine::sweep(in, p);
+  for (Policy p : policies) c.by_policy[policy_name(p)] = engine::sweep(in, p);
   c.gold = in.gold;
+  c.intervals = intervals;
   if (!intervals) return c;
   std::vector<engine::SweepPoint*> all{&c.full};
   for (auto& p : c.statics) all.push_back(&p);
@@ -83,20 +84,12 @@ nlohmann::json Criterion::to_json() const {
 namespace {
 
 // The cheapest candidate within max_drop points of full depth on dev, or the most accurate
-// within the budget (engine::choose_by_*), as a pointer; nullptr when none qualifies.
+// within the budget; nullptr when none qualifies.
 const engine::SweepPoint* point_estimate(const std::vector<const engine::SweepPoint*>& candidates,
                                          const engine::SweepPoint& full, const Criterion& c) {
-  std::vector<engine::SweepPoint> copy;
-  for (const auto* p : candidates) {
-    copy.push_back(*p);
-    copy.back().predictions.clear();  // not needed to choose
-  }
-  const int i = c.budget ? engine::choose_by_budget(copy, *c.budget)
-                         : engine::choose_by_max_drop(copy, full.accuracy, c.max_drop.value_or(1.0));
-  return i < 0 ? nullptr : candidates[static_cast<size_t>(i)];
+  return c.budget ? engine::most_accurate_within(candidates, *c.budget)
+                  : engine::cheapest_within(candidates, full.accuracy, c.max_drop.value_or(1.0));
 }
-
-Policy policy_of(const engine::SweepPoint& p) { return p.kind == "dynamic" ? parse_policy(p.policy) : Policy::Static; }
 
 }  // namespace
 
@@ -152,8 +145,8 @@ Choice choose(Curves& curves, const std::string& policy, const Criterion& c) {
   }
   // The pointers above are const views into `curves`, which the caller owns mutably.
   ch.point = const_cast<engine::SweepPoint*>(pick);
-  engine::bootstrap_relative_flops(*ch.point, curves.full);
-  ch.policy = policy_of(*ch.point);
+  if (curves.intervals) engine::bootstrap_relative_flops(*ch.point, curves.full);
+  ch.policy = engine::setting_of(*ch.point).policy;
   return ch;
 }
 
@@ -175,12 +168,10 @@ nlohmann::json prediction_json(const Choice& ch, const Curves& curves, const std
           {"full_depth_accuracy", curves.full.accuracy}};
 }
 
-ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const ClassifyOptions& base) {
+ClassifyOptions point_options(const engine::SweepPoint& p, const ClassifyOptions& base) {
+  const engine::PolicyParams s = engine::setting_of(p);
   ClassifyOptions o = base;
-  o.policy = policy;
-  if (policy == Policy::Patience) o.patience = static_cast<int>(p.threshold);
-  else if (policy == Policy::Static) o.exit_layer = static_cast<int>(p.threshold);
-  else o.threshold = p.threshold;
+  o.policy = s.policy, o.threshold = s.threshold, o.patience = s.patience, o.exit_layer = s.exit_layer;
   return o;
 }
 
@@ -238,24 +229,32 @@ std::string csv_row(const engine::SweepPoint& p) {
 
 }  // namespace
 
-std::vector<std::pair<engine::SweepPoint*, Policy>> points_to_time(Curves& curves, const std::string& policy,
-                                                                   const Choice& choice) {
+std::vector<engine::SweepPoint*> points_to_time(Curves& curves, const std::string& policy, const Choice& choice) {
   auto& curve = curves.by_policy.at(policy);
-  std::vector<std::pair<engine::SweepPoint*, Policy>> timed;
-  if (choice.point != &curves.full) timed.emplace_back(choice.point, choice.policy);
+  std::vector<engine::SweepPoint*> timed;
+  if (choice.point != &curves.full) timed.push_back(choice.point);
   for (double target : {0.4, 0.7}) {
     size_t best = 0;
     for (size_t i = 1; i < curve.size(); ++i)
       if (std::abs(curve[i].relative_flops - target) < std::abs(curve[best].relative_flops - target)) best = i;
-    if (std::none_of(timed.begin(), timed.end(), [&](const auto& t) { return t.first == &curve[best]; }))
-      timed.emplace_back(&curve[best], parse_policy(policy));
+    if (std::find(timed.begin(), timed.end(), &curve[best]) == timed.end()) timed.push_back(&curve[best]);
   }
   return timed;
 }
 
 void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, engine::SweepPoint& full,
                  const report::EnergySource& meter, report::Report& green) {
+  const auto name = [&](const engine::SweepPoint& p, const std::string& base_name) {
+    return base_name + (&p == plan.chosen ? " (chosen)" : "");
+  };
   const auto& texts = plan.texts;
+  if (texts.empty()) {  // no timing: the analytic rows of full depth and the chosen point
+    green.rows.push_back(cost_row(name(full, "full depth"), full, 0, plan.threads, -1, std::nullopt));
+    if (plan.chosen != &full)
+      green.rows.push_back(cost_row(name(*plan.chosen, point_name(*plan.chosen)), *plan.chosen, 0, plan.threads, -1,
+                                    std::nullopt));
+    return;
+  }
   const std::vector<std::string> texts1(texts.begin(),
                                         texts.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(1, texts.size() / 4)));
   std::cerr << "timing " << plan.timed.size() + 1 << " points on " << texts.size() << " dev inputs at batch 32 and "
@@ -265,17 +264,14 @@ void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOp
   std::optional<double> j1, j32;
   full.ms_per_input_batch1 = time_per_input(clf, texts1, 1, fo, meter, &j1);
   full.ms_per_input_batch32 = time_per_input(clf, texts, 32, fo, meter, &j32);
-  const std::string full_name = plan.chosen == &full ? "full depth (chosen)" : "full depth";
-  green.rows.push_back(cost_row(full_name, full, 1, plan.threads, full.ms_per_input_batch1, j1));
-  green.rows.push_back(cost_row(full_name, full, 32, plan.threads, full.ms_per_input_batch32, j32));
-  for (size_t k = 0; k < plan.timed.size(); ++k) {
-    auto& [p, policy] = plan.timed[k];
-    const ClassifyOptions o = point_options(*p, policy, base);
+  green.rows.push_back(cost_row(name(full, "full depth"), full, 1, plan.threads, full.ms_per_input_batch1, j1));
+  green.rows.push_back(cost_row(name(full, "full depth"), full, 32, plan.threads, full.ms_per_input_batch32, j32));
+  for (engine::SweepPoint* p : plan.timed) {
+    const ClassifyOptions o = point_options(*p, base);
     p->ms_per_input_batch1 = time_per_input(clf, texts1, 1, o, meter, &j1);
     p->ms_per_input_batch32 = time_per_input(clf, texts, 32, o, meter, &j32);
-    const std::string name = point_name(*p) + (p == plan.chosen ? " (chosen)" : "");
-    green.rows.push_back(cost_row(name, *p, 1, plan.threads, p->ms_per_input_batch1, j1));
-    green.rows.push_back(cost_row(name, *p, 32, plan.threads, p->ms_per_input_batch32, j32));
+    green.rows.push_back(cost_row(name(*p, point_name(*p)), *p, 1, plan.threads, p->ms_per_input_batch1, j1));
+    green.rows.push_back(cost_row(name(*p, point_name(*p)), *p, 32, plan.threads, p->ms_per_input_batch32, j32));
   }
 }
 

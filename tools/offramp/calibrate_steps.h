@@ -35,8 +35,11 @@ struct Curves {
   std::vector<engine::SweepPoint> statics;
   std::map<std::string, std::vector<engine::SweepPoint>> by_policy;  // max_prob, entropy, patience
   std::vector<int> gold;                                              // [N] the dev labels
+  bool intervals = false;  // bootstrap intervals computed (then choose adds the chosen FLOPs')
 };
-Curves sweep_all(const engine::SweepInput& in, bool intervals = true);
+// `policies`: whose sweeps to run (calibrate: all three; validate: the one chosen from).
+Curves sweep_all(const engine::SweepInput& in, bool intervals = true,
+                 const std::vector<Policy>& policies = {Policy::MaxProb, Policy::Entropy, Policy::Patience});
 
 // How the point is chosen: the cheapest within max_drop accuracy points of full depth (on dev:
 // a point estimate; with delta: Learn-then-Test, a statement about new data), or the most
@@ -59,32 +62,33 @@ struct Choice {
   const engine::SweepPoint* adaptive = nullptr;
   std::vector<const engine::SweepPoint*> dominating;
 };
-// Also fills the chosen point's bootstrap interval of relative FLOPs. Throws offramp::Error
+// With intervals, also fills the chosen point's interval of relative FLOPs. Throws offramp::Error
 // saying why when no point qualifies (budget, or max-drop on dev).
 Choice choose(Curves& curves, const std::string& policy, const Criterion& c);
 // What the choice predicts for new data, as offramp.json's "calibration" object (evaluate shows
 // it beside test): setting, method and statement, dev accuracy and relative FLOPs with intervals.
 nlohmann::json prediction_json(const Choice& choice, const Curves& curves, const std::string& dev, const Criterion& c);
 
-// What classify() needs to reproduce a swept point of `policy` (its threshold, or patience k),
+// What classify() needs to reproduce a swept point (engine::setting_of: its policy and threshold,
+// patience k or exit layer),
 // and the full-depth baseline whatever policy the model stores (ClassifyOptions::full_depth).
-ClassifyOptions point_options(const engine::SweepPoint& p, Policy policy, const ClassifyOptions& base);
+ClassifyOptions point_options(const engine::SweepPoint& p, const ClassifyOptions& base);
 ClassifyOptions full_depth_options(const ClassifyOptions& base);
 
 // Measures ms per input at batch 1 (on a quarter of `texts`) and batch 32 for full depth and
 // the curve points `timed`, filling their ms fields and the cost report's rows (energy too when
-// the meter reads). `threads` is only reported.
+// the meter reads); without texts, the report gets the analytic rows of full depth and the
+// chosen point only. `threads` is only reported.
 struct TimingPlan {
   std::vector<std::string> texts;
-  std::vector<std::pair<engine::SweepPoint*, Policy>> timed;  // besides full depth
-  const engine::SweepPoint* chosen = nullptr;                 // marked "(chosen)" in the report
+  std::vector<engine::SweepPoint*> timed;       // besides full depth
+  const engine::SweepPoint* chosen = nullptr;   // marked "(chosen)" in the report
   int threads = 0;
 };
 void time_points(const Classifier& clf, const TimingPlan& plan, const ClassifyOptions& base, engine::SweepPoint& full,
                  const report::EnergySource& meter, report::Report& green);
 // The chosen point and the policy's curve points nearest 40% and 70% of full-depth FLOPs.
-std::vector<std::pair<engine::SweepPoint*, Policy>> points_to_time(Curves& curves, const std::string& policy,
-                                                                   const Choice& choice);
+std::vector<engine::SweepPoint*> points_to_time(Curves& curves, const std::string& policy, const Choice& choice);
 
 // sweep.csv, sweep.json, the cost report and (unless no_plot) accuracy_vs_flops.png/.svg in `out`,
 // each written atomically after everything is computed.

@@ -3,7 +3,6 @@
 // (replayed offline), the static baselines, a chosen threshold, measured time at a few points,
 // CSV/JSON, the cost report and a plot, and (--write) the choice stored in the model.
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "tools/offramp/device_flags.h"
 #include "tools/offramp/plot.h"
 #include "tools/offramp/traced.h"
+#include "tools/report/atomic_file.h"
 
 namespace offramp::cli {
 
@@ -30,17 +30,6 @@ struct CalibrateArgs {
   DeviceFlags device;
 };
 
-// Fails early (before any model work) when the output folder cannot be written.
-void check_writable(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  const fs::path probe = dir / ".offramp-write-test";
-  std::ofstream f(probe);
-  if (ec || !f) throw Error(dir.string() + ": cannot write the calibration output here (choose another --out)");
-  f.close();
-  fs::remove(probe);
-}
-
 // The table on stdout: full depth (timed), the static exits, a thinned sweep of the chosen
 // policy (every timed point kept), then the choice: how it was made and what it promises.
 void print_calibration(const calibration::Curves& curves, const std::string& policy, const calibration::TimingPlan& plan,
@@ -53,7 +42,7 @@ void print_calibration(const calibration::Curves& curves, const std::string& pol
   std::cout << "-- " << policy << " sweep (selected thresholds)\n";
   double last_shown = -1;
   for (size_t i = 0; i < curve.size(); ++i) {
-    const bool timed = std::any_of(plan.timed.begin(), plan.timed.end(), [&](const auto& t) { return t.first == &curve[i]; });
+    const bool timed = std::find(plan.timed.begin(), plan.timed.end(), &curve[i]) != plan.timed.end();
     if (!timed && std::abs(curve[i].relative_flops - last_shown) < 0.05 && i + 1 != curve.size()) continue;
     last_shown = curve[i].relative_flops;
     print_point(point_name(curve[i]), curve[i]);
@@ -112,7 +101,7 @@ Run add_calibrate(CLI::App& app) {
     const ModelInfo& info = clf.info();
     if (info.exits.empty()) throw Error(a->model + ": this model has no exit heads; add them with offramp-train, then calibrate");
     const auto lines = read_labelled(a->dev, clf, a->max_length);
-    check_writable(out);
+    report::require_output_dir(out.string(), "calibration", "--out");
     if (a->write) {
       const fs::path oc = fs::path(a->model) / "offramp.json";
       if (access(oc.c_str(), W_OK) != 0) throw Error(oc.string() + ": not writable (needed by --write)");
@@ -139,15 +128,7 @@ Run add_calibrate(CLI::App& app) {
     plan.threads = a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency());
     for (size_t i = 0; i < lines.size() && plan.texts.size() < static_cast<size_t>(a->timing_inputs); ++i)
       plan.texts.push_back(lines[i].text);
-    const engine::SweepPoint& pick = *choice.point;
-    if (!plan.texts.empty()) {
-      steps::time_points(clf, plan, base, curves.full, *meter, green);
-    } else {
-      green.rows.push_back({"full depth", 0, plan.threads, curves.full.accuracy, curves.full.mean_flops * 1e-9,
-                            curves.full.relative_flops, curves.full.mean_exit_layer});
-      green.rows.push_back({point_name(pick) + " (chosen)", 0, plan.threads, pick.accuracy, pick.mean_flops * 1e-9,
-                            pick.relative_flops, pick.mean_exit_layer});
-    }
+    steps::time_points(clf, plan, base, curves.full, *meter, green);
     print_calibration(curves, a->policy, plan, choice, criterion);
 
     steps::Outputs o;
@@ -159,6 +140,7 @@ Run add_calibrate(CLI::App& app) {
               << (out / "report.md").string() << " (+ .json: the cost report)"
               << (a->no_plot ? "" : ", " + (out / "accuracy_vs_flops.png").string() + " and .svg") << "\n";
     if (a->write) {
+      const engine::SweepPoint& pick = *choice.point;
       steps::store_in_model(a->model, in.temperatures, choice.policy, pick,
                             steps::prediction_json(choice, curves, a->dev, criterion));
       std::cout << std::defaultfloat << std::setprecision(6) << "wrote temperatures and " << point_name(pick) << " to "

@@ -2,14 +2,11 @@
 // model's own setting (policy, threshold, temperatures from offramp.json, or overrides)
 // replayed offline, beside full depth and each static exit, and beside what calibration
 // predicted for that setting on dev (offramp.json's "calibration", from calibrate --write).
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "models/bert_config.h"
-#include "models/exit_heads.h"
 #include "offramp/offramp.h"
 #include "tools/offramp/commands.h"
 #include "tools/offramp/device_flags.h"
@@ -26,15 +23,6 @@ struct EvaluateArgs {
   int threads = 0, max_length = 0;
   DeviceFlags device;
 };
-
-// offramp.json's "calibration" object (written by calibrate --write), or null.
-nlohmann::json stored_prediction(const std::string& model) {
-  const std::filesystem::path dir(model);
-  if (!std::filesystem::exists(dir / "offramp.json")) return nullptr;
-  const auto oc = models::load_offramp_config((dir / "offramp.json").string(),
-                                              models::load_bert_config((dir / "config.json").string()));
-  return oc.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(oc.calibration);
-}
 
 // What calibration predicted on dev for the stored setting, beside what this data measures.
 void print_transfer(const nlohmann::json& c, const engine::SweepPoint& got, const engine::SweepPoint& full) {
@@ -86,7 +74,8 @@ Run add_evaluate(CLI::App& app) {
     const auto point = engine::simulate(in, pp);
     const auto full = engine::full_depth_point(in);
     const auto statics = engine::static_points(in);
-    const nlohmann::json predicted = stored_prediction(a->model);
+    const nlohmann::json predicted =
+        info.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(info.calibration);
     const bool comparable = predicted.is_object() && predicted.value("setting", "") == point_name(point);
     // The JSON first: if it cannot be written, nothing half-done reaches stdout.
     if (!a->json.empty()) {

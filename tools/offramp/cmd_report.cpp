@@ -96,9 +96,7 @@ Run add_report(CLI::App& app) {
     if (!a->no_plot) require_gnuplot();
     std::vector<TrainingRun> runs;
     for (const auto& d : a->runs) runs.push_back(read_run(d));
-    std::error_code ec;
-    fs::create_directories(a->out, ec);  // a failure shows in the check below
-    report::require_writable((fs::path(a->out) / "report.md").string(), "--out");
+    report::require_output_dir(a->out, "report", "--out");
     std::vector<double> scores;
     double flops = 0, seconds = 0;
     for (const auto& r : runs) scores.push_back(r.score), flops += r.flops, seconds += r.seconds;

@@ -12,20 +12,9 @@ namespace offramp::cli::calibration {
 
 namespace {
 
-// The chosen dev point as the replay's parameters (its policy and threshold, patience k or
-// exit layer; full depth: Static at the last exit).
-engine::PolicyParams params_of(const engine::SweepPoint& p, Policy policy) {
-  engine::PolicyParams pp;
-  pp.policy = policy;
-  if (policy == Policy::Patience) pp.patience = static_cast<int>(p.threshold);
-  else if (policy == Policy::Static) pp.exit_layer = static_cast<int>(p.threshold);
-  else pp.threshold = p.threshold;
-  return pp;
-}
-
 void record(MethodRecord& r, const Choice& ch, const engine::SweepInput& test, const engine::SweepPoint& test_full,
             double max_drop) {
-  const engine::SweepPoint got = engine::simulate(test, params_of(*ch.point, ch.policy));
+  const engine::SweepPoint got = engine::simulate(test, engine::setting_of(*ch.point));
   const double drop = 100 * (test_full.accuracy - got.accuracy);
   r.violations += drop > max_drop + 1e-9;
   r.full_depth += ch.point->kind == "full_depth";
@@ -54,12 +43,8 @@ ResplitResult validate_by_resplits(const engine::SweepInput& all, const ResplitO
     // calibrate on dev: temperatures, the sweep (no intervals: they do not change the choice), choices.
     fit_temperatures(dev, false);
     test.temperatures = dev.temperatures;
-    // Only the policy's sweep: the others are not chosen from.
-    Curves curves;
-    curves.full = engine::full_depth_point(dev);
-    curves.statics = engine::static_points(dev);
-    curves.by_policy[o.policy] = engine::sweep(dev, parse_policy(o.policy));
-    curves.gold = dev.gold;
+    // Only the policy's sweep (the others are not chosen from), no intervals (they choose nothing).
+    Curves curves = sweep_all(dev, false, {parse_policy(o.policy)});
     const Choice point = choose(curves, o.policy, {.max_drop = o.max_drop});
     const Choice guaranteed = choose(curves, o.policy, {.max_drop = o.max_drop, .delta = o.delta});
     // evaluate on test.

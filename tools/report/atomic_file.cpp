@@ -30,4 +30,14 @@ void require_writable(const std::string& path, const std::string& flag) {
   if (!ok) throw Error(path + ": cannot write here (missing or read-only directory); choose another " + flag);
 }
 
+void require_output_dir(const std::string& dir, const std::string& what, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path probe = fs::path(dir) / ".offramp-write-test";
+  const bool ok = !ec && std::ofstream(probe).good();
+  fs::remove(probe, ec);
+  if (!ok) throw Error(dir + ": cannot write the " + what + " output here (choose another " + flag + ")");
+}
+
 }  // namespace offramp::report

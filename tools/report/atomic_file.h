@@ -12,5 +12,8 @@ void write_file_atomic(const std::string& path, const std::string& text);
 // Checked before long work whose result goes to `path`: its directory exists and is writable
 // and `path` is not a directory. Throws offramp::Error naming the path and `flag` otherwise.
 void require_writable(const std::string& path, const std::string& flag);
+// The same for an output folder: creates it (and its parents) and writes a probe file there;
+// the error reads "DIR: cannot write the WHAT output here (choose another FLAG)".
+void require_output_dir(const std::string& dir, const std::string& what, const std::string& flag);
 
 }  // namespace offramp::report

@@ -121,6 +121,8 @@ struct ModelInfo {
   double threshold;
   int patience;
   int exit_layer;  // policy "static": the exit every input leaves at (0 otherwise)
+  std::string calibration;  // what `offramp calibrate --write` predicted for that setting
+                            // (offramp.json's "calibration", JSON text; empty if never calibrated)
   double flops_per_token_per_layer;  // the projection + FFN part: 2(4h^2 + 2hf)
   std::string device;        // "cpu" or "cuda"
   std::string device_name;   // the GPU's name, memory and SMs, or "cpu"
