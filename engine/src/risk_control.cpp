@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
 #include <map>
 #include <random>
 #include <tuple>
@@ -26,29 +28,95 @@ double binomial_cdf(int k, int n, double p) {
   return std::min(1.0, std::exp(mx + std::log(sum)));
 }
 
-int losses_against(const SweepPoint& point, const SweepPoint& full, const std::vector<int>& gold) {
+const char* bound_name(RiskBound b) { return b == RiskBound::Binomial ? "binomial" : "betting"; }
+
+RiskBound parse_bound(const std::string& name) {
+  if (name == "binomial") return RiskBound::Binomial;
+  if (name == "betting") return RiskBound::Betting;
+  throw Error("unknown risk bound '" + name + "' (binomial or betting)");
+}
+
+// x_t = (loss_t + 1) / 2 in {0, 1/2, 1}; m = (1 + epsilon) / 2 is the null's smallest mean.
+// Bet lambda_t = min(cap, sqrt(2 log(1/level) / (n var_{t-1}))) (the predictable plug-in of
+// Waudby-Smith & Ramdas with the horizon n known, as in LTT's appendix); cap = 3/4 of the bet
+// 1/(1 - m) that one x = 1 would ruin, so one loss costs at most log 4 of the capital.
+double betting_p_value(const std::vector<int8_t>& losses, double epsilon, double level) {
+  const double m = (1 + epsilon) / 2, cap = 0.75 / (1 - m);
+  const double n = static_cast<double>(losses.size()), log_inv_level = std::log(1 / level);
+  double log_k = 0, best = 0, sum = 0, sq = 0;
+  for (size_t t = 0; t < losses.size(); ++t) {
+    // Running estimates from x_1..x_{t-1}, started at mean 1/2 and variance 1/4.
+    const double var = (0.25 + sq) / static_cast<double>(t + 1);
+    const double lambda = std::min(cap, std::sqrt(2 * log_inv_level / (n * var)));
+    const double x = (losses[t] + 1) / 2.0;
+    log_k += std::log1p(lambda * (m - x));
+    best = std::max(best, log_k);
+    sum += x;
+    const double mean = (0.5 + sum) / static_cast<double>(t + 2);
+    sq += (x - mean) * (x - mean);
+  }
+  return std::min(1.0, std::exp(-best));
+}
+
+namespace {
+
+// Fewest inputs of zero loss with which the betting p-value reaches `level` (doubling, then
+// bisection; the p-value of n zero losses falls as n grows).
+int betting_inputs_needed(double epsilon, double level) {
+  const auto passes = [&](size_t n) { return betting_p_value(std::vector<int8_t>(n, 0), epsilon, level) <= level; };
+  size_t hi = 1;
+  while (!passes(hi)) {
+    if (hi > (size_t{1} << 26)) return std::numeric_limits<int>::max();
+    hi *= 2;
+  }
+  size_t lo = hi / 2;  // fails (or 0)
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    (passes(mid) ? hi : lo) = mid;
+  }
+  return static_cast<int>(hi);
+}
+}  // namespace
+
+std::vector<int8_t> net_losses(const SweepPoint& point, const SweepPoint& full, const std::vector<int>& gold) {
   if (point.predictions.size() != gold.size() || full.predictions.size() != gold.size())
     throw Error("risk control: a sweep point without per-input predictions");
-  int losses = 0;
-  for (size_t i = 0; i < gold.size(); ++i) losses += point.predictions[i] != gold[i] && full.predictions[i] == gold[i];
-  return losses;
+  std::vector<int8_t> out(gold.size());
+  for (size_t i = 0; i < gold.size(); ++i) {
+    const bool early = point.predictions[i] == gold[i], deep = full.predictions[i] == gold[i];
+    out[i] = static_cast<int8_t>(deep && !early ? 1 : early && !deep ? -1 : 0);
+  }
+  return out;
 }
 
 CertifiedChoice certify(const std::vector<std::vector<const SweepPoint*>>& families, const SweepPoint& full,
-                        const std::vector<int>& gold, double epsilon, double delta) {
+                        const std::vector<int>& gold, double epsilon, double delta, RiskBound bound) {
   if (!(epsilon > 0 && epsilon < 1)) throw Error("risk control: the tolerated loss must lie in (0, 1)");
   if (!(delta > 0 && delta < 1)) throw Error("risk control: delta must lie in (0, 1)");
   CertifiedChoice c;
-  c.epsilon = epsilon, c.delta = delta, c.inputs = static_cast<int>(gold.size());
+  c.epsilon = epsilon, c.delta = delta, c.bound = bound, c.inputs = static_cast<int>(gold.size());
   const double level = delta / static_cast<double>(std::max<size_t>(families.size(), 1));
-  c.inputs_needed = static_cast<int>(std::ceil(std::log(level) / std::log1p(-epsilon)));
+  c.inputs_needed = bound == RiskBound::Binomial ? static_cast<int>(std::ceil(std::log(level) / std::log1p(-epsilon)))
+                                                 : betting_inputs_needed(epsilon, level);
+  // The order the bets see the inputs in: one fixed shuffle shared by every setting.
+  std::vector<size_t> order(gold.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(20261205));
+  std::vector<int8_t> shuffled(gold.size());
   for (const auto& family : families) {
     std::vector<RiskTest> tests;
     for (const SweepPoint* p : family) {
       RiskTest t;
       t.point = p;
-      t.losses = losses_against(*p, full, gold);
-      t.p_value = binomial_cdf(t.losses, c.inputs, epsilon);
+      const std::vector<int8_t> net = net_losses(*p, full, gold);
+      t.losses = static_cast<int>(std::count(net.begin(), net.end(), int8_t{1}));
+      t.gains = static_cast<int>(std::count(net.begin(), net.end(), int8_t{-1}));
+      if (bound == RiskBound::Binomial) {
+        t.p_value = binomial_cdf(t.losses, c.inputs, epsilon);
+      } else {
+        for (size_t i = 0; i < order.size(); ++i) shuffled[i] = net[order[i]];
+        t.p_value = betting_p_value(shuffled, epsilon, level);
+      }
       t.certified = t.p_value <= level;
       tests.push_back(t);
       if (!t.certified) break;  // fixed sequence: the first failure ends the family

@@ -86,7 +86,8 @@ TEST(Calibrate, WritesSweepPlotAndStoresTheChosenThreshold) {
 }
 
 TEST(Calibrate, AGuaranteeNeedsEnoughDevInputsAndSaysSo) {
-  // 120 dev inputs cannot certify a 1-point drop at delta 0.1 (a loss-free setting needs 299):
+  // 120 dev inputs cannot certify a 1-point drop at delta 0.1 (a setting that never differs from
+  // full depth needs 410 with the default betting p-value, 299 with the binomial one):
   // Learn-then-Test falls back to full depth, stores it, and evaluate compares against it.
   Workdir w("calibrate_delta");
   const auto r = cli("calibrate " + w.model + " " + w.dev + " --out " + w.dir + "/out --timing-inputs 0 --no-plot "
@@ -96,7 +97,14 @@ TEST(Calibrate, AGuaranteeNeedsEnoughDevInputsAndSaysSo) {
   EXPECT_NE(r.out.find("no setting could be certified on 120 dev inputs"), std::string::npos) << r.out;
   const auto j = read_json(w.dir + "/out/sweep.json");
   EXPECT_EQ(j["choice"]["method"], "Learn-then-Test");
-  EXPECT_EQ(j["choice"]["inputs_needed"], 299);
+  EXPECT_EQ(j["choice"]["inputs_needed"], 410);
+  EXPECT_EQ(j["choice"]["bound"], "betting");
+  const auto b = cli("calibrate " + w.model + " " + w.dev + " --out " + w.dir + "/out2 --timing-inputs 0 --no-plot "
+                     "--max-drop 1 --delta 0.1 --bound binomial");
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(read_json(w.dir + "/out2/sweep.json")["choice"]["inputs_needed"], 299);
+  EXPECT_NE(b.out.find("--delta 0.1 --bound binomial"), std::string::npos) << b.out;
+  EXPECT_NE(cli("calibrate " + w.model + " " + w.dev + " --max-drop 1 --delta 0.1 --bound hoeffding").rc, 0);
   EXPECT_EQ(j["chosen"]["kind"], "full_depth");
   const auto oc = read_json(w.model + "/offramp.json");
   EXPECT_EQ(oc["policy"]["name"], "static");

@@ -158,12 +158,17 @@ TEST(CalibrateSteps, TemperaturesSweepChoiceAndPointOptionsReproduceTheEngine) {
     EXPECT_GE(ch.point->accuracy_high, ch.point->accuracy);
     EXPECT_GT(ch.point->accuracy_high, ch.point->accuracy_low);
   }
-  // Learn-then-Test on 64 inputs cannot certify a 1-point drop (it needs 299): full depth, saying so.
+  // Learn-then-Test on 64 inputs cannot certify a 1-point drop (betting needs 410, binomial 299):
+  // full depth, saying so.
   const steps::Choice ltt = steps::choose(curves, "max_prob", {.max_drop = 1.0, .delta = 0.1});
   EXPECT_EQ(ltt.method, "Learn-then-Test");
   EXPECT_EQ(ltt.point, &curves.full);
   EXPECT_NE(ltt.statement.find("no setting could be certified on 64 dev inputs"), std::string::npos) << ltt.statement;
-  EXPECT_NE(ltt.statement.find("at least 299"), std::string::npos) << ltt.statement;
+  EXPECT_NE(ltt.statement.find("at least 410"), std::string::npos) << ltt.statement;
+  const steps::Choice exact =
+      steps::choose(curves, "max_prob", {.max_drop = 1.0, .delta = 0.1, .bound = engine::RiskBound::Binomial});
+  EXPECT_EQ(exact.point, &curves.full);
+  EXPECT_NE(exact.statement.find("at least 299"), std::string::npos) << exact.statement;
   // A budget nothing fits says so.
   try {
     steps::choose(curves, "max_prob", {.budget = 1e-6});
@@ -218,8 +223,8 @@ TEST(CalibrateSteps, ResplitsOfASetWhoseEarlyExitIsHarmlessChooseItEveryTime) {
   const auto set = two_exit_set(1200, 0.0, 5);
   const auto res = steps::validate_by_resplits(set, {.splits = 12});
   // Leaving at exit 1 is as accurate and the cheapest: "exit 1 alone", or any threshold under
-  // exit 1's one confidence, cost the same. Learn-then-Test certifies it: 0 losses in 600 dev
-  // inputs, 0.99^600 < 0.05.
+  // exit 1's one confidence, cost the same. Learn-then-Test certifies it: no input of the 600 dev
+  // inputs differs from full depth (betting needs 410 such inputs, binomial 299).
   const double exit1 = engine::static_points(set).front().relative_flops;
   for (const auto* r : {&res.point, &res.guaranteed}) {
     EXPECT_EQ(r->violations, 0) << r->method;

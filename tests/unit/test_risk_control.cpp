@@ -1,12 +1,14 @@
-// Learn-then-Test and the bootstrap (engine/src/risk_control.h): hand-computed binomial tails,
-// synthetic settings whose true risk is known, a dev set too small to certify anything, and
-// the coverage of the accuracy intervals.
+// Learn-then-Test and the bootstrap (engine/src/risk_control.h): hand-computed binomial tails
+// and betting capitals, synthetic settings whose true risk is known (under both p-values), a dev
+// set too small to certify anything, and the coverage of the accuracy intervals.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "engine/src/risk_control.h"
+#include "offramp/error.h"
 
 using namespace offramp::engine;
 
@@ -20,6 +22,23 @@ TEST(RiskControl, BinomialTailMatchesHandComputedValues) {
   const double at_mean = binomial_cdf(10, 1000, 0.01);
   EXPECT_GT(at_mean, 0.5);
   EXPECT_LT(at_mean, 0.6);
+}
+
+TEST(RiskControl, BettingPValueMatchesHandComputedCapital) {
+  // epsilon 0.5: m = 0.75, the bet cap is 0.75 / (1 - m) = 3. Two inputs, level 0.05:
+  // t = 1: var 1/4, sqrt(2 ln 20 / (2 * 1/4)) = 3.46 -> bet 3; x = 1/2 multiplies K by 1 + 3 * 0.25.
+  // t = 2: var (1/4 + (1/2 - 1/2)^2) / 2 = 1/8 -> sqrt(2 ln 20 / (2 / 8)) = 4.90 -> bet 3 again.
+  EXPECT_NEAR(betting_p_value({0, 0}, 0.5, 0.05), 1 / (1.75 * 1.75), 1e-12);
+  // A loss first (x = 1): K = 1 + 3 * (0.75 - 1) = 0.25 < 1, so the running maximum stays 1.
+  EXPECT_DOUBLE_EQ(betting_p_value({1}, 0.5, 0.05), 1.0);
+  // A gain (x = 0): K = 1 + 3 * 0.75 = 3.25.
+  EXPECT_NEAR(betting_p_value({-1}, 0.5, 0.05), 1 / 3.25, 1e-12);
+  // Net loss at the null's mean: no evidence, whatever the order.
+  std::vector<int8_t> at_null(1000, 0);
+  for (size_t i = 0; i < 10; ++i) at_null[i * 100] = 1;  // mean 0.01 = epsilon
+  EXPECT_GT(betting_p_value(at_null, 0.01, 0.05), 0.2);
+  EXPECT_THROW(parse_bound("hoeffding"), offramp::Error);
+  EXPECT_EQ(parse_bound(bound_name(RiskBound::Binomial)), RiskBound::Binomial);
 }
 
 namespace {
@@ -56,32 +75,76 @@ TEST(RiskControl, ChosenSettingKeepsItsPromiseOnKnownRisks) {
   std::vector<double> risk;
   for (int j = 0; j < 16; ++j) risk.push_back(0.002 * j);  // 0 .. 0.03; epsilon 0.01 sits at j = 5
   const double epsilon = 0.01, delta = 0.1;
-  std::mt19937_64 rng(7);
-  int trials = 400, violations = 0, nothing = 0;
-  double chosen_risk = 0;
-  for (int t = 0; t < trials; ++t) {
-    const Synthetic s = draw(risk, 2000, rng);
-    const auto c = certify({most_conservative_first(s.settings, false)}, s.full, s.gold, epsilon, delta);
-    if (!c.chosen) {
-      ++nothing;
-      continue;
+  for (const RiskBound bound : {RiskBound::Binomial, RiskBound::Betting}) {
+    std::mt19937_64 rng(7);
+    int trials = 400, violations = 0, nothing = 0;
+    double chosen_risk = 0;
+    for (int t = 0; t < trials; ++t) {
+      const Synthetic s = draw(risk, 2000, rng);
+      const auto c = certify({most_conservative_first(s.settings, false)}, s.full, s.gold, epsilon, delta, bound);
+      if (!c.chosen) {
+        ++nothing;
+        continue;
+      }
+      const size_t j = static_cast<size_t>(c.chosen - s.settings.data());
+      violations += risk[j] > epsilon;
+      chosen_risk += risk[j];
     }
-    const size_t j = static_cast<size_t>(c.chosen - s.settings.data());
-    violations += risk[j] > epsilon;
-    chosen_risk += risk[j];
+    // At most delta of the draws may choose a setting whose true risk exceeds epsilon (with a
+    // binomial margin of three standard deviations over 400 trials: 0.1 + 0.045).
+    EXPECT_LE(violations, static_cast<int>(trials * (delta + 3 * std::sqrt(delta * (1 - delta) / trials))))
+        << bound_name(bound);
+    // And it is not vacuous: with 2000 inputs a setting of risk <= 0.006 is certified nearly always.
+    EXPECT_LT(nothing, trials / 20) << bound_name(bound);
+    EXPECT_GT(chosen_risk / (trials - nothing), 0.004) << bound_name(bound);
   }
-  // At most delta of the draws may choose a setting whose true risk exceeds epsilon (with a
-  // binomial margin of three standard deviations over 400 trials: 0.1 + 0.045).
-  EXPECT_LE(violations, static_cast<int>(trials * (delta + 3 * std::sqrt(delta * (1 - delta) / trials))));
-  // And it is not vacuous: with 2000 inputs a setting of risk <= 0.006 is certified nearly always.
-  EXPECT_LT(nothing, trials / 20);
-  EXPECT_GT(chosen_risk / (trials - nothing), 0.004);
+}
+
+TEST(RiskControl, BettingCountsTheInputsTheEarlyExitGetsRight) {
+  // Full depth is wrong on the 20% of inputs with u < 0.2. Setting j (cheaper as j grows) is
+  // wrong where full depth is right on u in [0.2, 0.2 + 0.004 j) and right where full depth is
+  // wrong on u < 0.003 j: one-sided risk 0.004 j, true accuracy drop 0.001 j. With epsilon 0.01
+  // the drop promise holds through j = 10; the one-sided risk only through j = 2.
+  const double epsilon = 0.01, delta = 0.1;
+  const int settings = 16, trials = 200;
+  const size_t n = 2000;
+  std::map<RiskBound, double> mean_j;
+  std::map<RiskBound, int> violations;
+  for (const RiskBound bound : {RiskBound::Binomial, RiskBound::Betting}) {
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u01(0, 1);
+    for (int t = 0; t < trials; ++t) {
+      std::vector<double> u(n);
+      for (auto& x : u) x = u01(rng);
+      SweepPoint full;
+      std::vector<SweepPoint> sweep(static_cast<size_t>(settings));
+      const std::vector<int> gold(n, 0);
+      for (size_t i = 0; i < n; ++i) full.predictions.push_back(u[i] < 0.2 ? 1 : 0);
+      for (int j = 0; j < settings; ++j) {
+        SweepPoint& p = sweep[static_cast<size_t>(j)];
+        p.threshold = 1.0 - 0.01 * j, p.relative_flops = 1.0 - 0.05 * j;
+        for (size_t i = 0; i < n; ++i)
+          p.predictions.push_back(u[i] < 0.2 ? (u[i] < 0.003 * j ? 0 : 1) : (u[i] < 0.2 + 0.004 * j ? 1 : 0));
+      }
+      const auto c = certify({most_conservative_first(sweep, false)}, full, gold, epsilon, delta, bound);
+      const int j = c.chosen ? static_cast<int>(c.chosen - sweep.data()) : -1;
+      mean_j[bound] += j / static_cast<double>(trials);
+      violations[bound] += j > 10;
+    }
+  }
+  // Both keep the drop promise (at most delta of the draws, with a 3-sigma margin over 200).
+  for (const auto& [bound, v] : violations)
+    EXPECT_LE(v, static_cast<int>(trials * (delta + 3 * std::sqrt(delta * (1 - delta) / trials)))) << bound_name(bound);
+  // The binomial bound is stuck below the one-sided risk's limit; betting goes well past it.
+  EXPECT_LE(mean_j[RiskBound::Binomial], 2.0);
+  EXPECT_GT(mean_j[RiskBound::Betting], mean_j[RiskBound::Binomial] + 2.0)
+      << mean_j[RiskBound::Betting] << " vs " << mean_j[RiskBound::Binomial];
 }
 
 TEST(RiskControl, ADevSetTooSmallCertifiesNothing) {
   std::mt19937_64 rng(3);
   const Synthetic s = draw({0.0, 0.0, 0.002}, 50, rng);
-  const auto c = certify({most_conservative_first(s.settings, false)}, s.full, s.gold, 0.01, 0.1);
+  const auto c = certify({most_conservative_first(s.settings, false)}, s.full, s.gold, 0.01, 0.1, RiskBound::Binomial);
   EXPECT_EQ(c.chosen, nullptr);
   // (1 - 0.01)^n <= 0.1 needs n >= 230 even for a setting that never loses.
   EXPECT_EQ(c.inputs_needed, 230);
@@ -89,7 +152,17 @@ TEST(RiskControl, ADevSetTooSmallCertifiesNothing) {
   ASSERT_EQ(c.tests[0].size(), 1u);  // the first failure ends the family
   EXPECT_NEAR(c.tests[0][0].p_value, std::pow(0.99, 50), 1e-12);
   // Two families split delta: each needs (1 - 0.01)^n <= 0.05.
-  EXPECT_EQ(certify({most_conservative_first(s.settings, false), {}}, s.full, s.gold, 0.01, 0.1).inputs_needed, 299);
+  EXPECT_EQ(certify({most_conservative_first(s.settings, false), {}}, s.full, s.gold, 0.01, 0.1, RiskBound::Binomial)
+                .inputs_needed,
+            299);
+  // Betting: inputs_needed is the fewest inputs that never differ from full depth whose p-value
+  // reaches the level, and one fewer does not.
+  const auto b = certify({most_conservative_first(s.settings, false), {}}, s.full, s.gold, 0.01, 0.1);
+  EXPECT_EQ(b.chosen, nullptr);
+  const size_t need = static_cast<size_t>(b.inputs_needed);
+  EXPECT_LE(betting_p_value(std::vector<int8_t>(need, 0), 0.01, 0.05), 0.05);
+  EXPECT_GT(betting_p_value(std::vector<int8_t>(need - 1, 0), 0.01, 0.05), 0.05);
+  EXPECT_GT(need, 50u);
 }
 
 TEST(RiskControl, OrdersFromTheMostConservativeSetting) {

@@ -71,13 +71,13 @@ std::string Criterion::describe() const {
   std::ostringstream s;
   if (budget) s << "--budget " << *budget;
   else s << "--max-drop " << max_drop.value_or(1.0);
-  if (delta) s << " --delta " << *delta;
+  if (delta) s << " --delta " << *delta << " --bound " << engine::bound_name(bound);
   return s.str();
 }
 
 nlohmann::json Criterion::to_json() const {
   nlohmann::json j = budget ? nlohmann::json{{"budget", *budget}} : nlohmann::json{{"max_drop", max_drop.value_or(1.0)}};
-  if (delta) j["delta"] = *delta;
+  if (delta) j["delta"] = *delta, j["bound"] = engine::bound_name(bound);
   return j;
 }
 
@@ -113,20 +113,26 @@ Choice choose(Curves& curves, const std::string& policy, const Criterion& c) {
     ch.method = "Learn-then-Test";
     ch.certified = engine::certify({engine::most_conservative_first(curve, false),
                                     engine::most_conservative_first(curves.statics, true)},
-                                   curves.full, curves.gold, drop / 100.0, *c.delta);
+                                   curves.full, curves.gold, drop / 100.0, *c.delta, c.bound);
     std::ostringstream s;
     if (ch.certified->chosen) {
       pick = ch.certified->chosen;
       s << "with probability at least " << 1 - *c.delta << " over the draw of the " << curves.gold.size()
-        << " dev inputs, this setting is wrong where full depth is right on at most " << drop
-        << "% of new inputs from the same distribution, so it loses at most " << drop
-        << " percentage points of accuracy against full depth (binomial p-values, fixed-sequence testing from the most "
-           "conservative setting of the "
-        << policy << " sweep and of the static exits, delta split between them)";
+        << " dev inputs, this setting ";
+      if (c.bound == engine::RiskBound::Binomial)
+        s << "is wrong where full depth is right on at most " << drop
+          << "% of new inputs from the same distribution, so it loses at most " << drop
+          << " percentage points of accuracy against full depth (exact binomial p-values";
+      else
+        s << "loses less than " << drop
+          << " percentage points of accuracy against full depth on new inputs from the same distribution (betting "
+             "p-values of Waudby-Smith and Ramdas on the net loss";
+      s << ", fixed-sequence testing from the most conservative setting of the " << policy
+        << " sweep and of the static exits, delta split between them)";
     } else {
       pick = &curves.full;
-      s << "no setting could be certified on " << curves.gold.size() << " dev inputs (even a setting that never errs "
-        << "needs at least " << ch.certified->inputs_needed << " for --max-drop " << drop << " --delta " << *c.delta
+      s << "no setting could be certified on " << curves.gold.size() << " dev inputs (even a setting that never differs from full "
+        << "depth needs at least " << ch.certified->inputs_needed << " for --max-drop " << drop << " --delta " << *c.delta
         << "): falling back to full depth";
     }
     ch.statement = s.str();
@@ -285,11 +291,12 @@ nlohmann::json choice_json(const Choice& ch) {
   for (const auto* s : ch.dominating) j["dominating_static_exits"].push_back(point_name(*s));
   if (ch.certified) {
     const auto& c = *ch.certified;
-    j["epsilon"] = c.epsilon, j["delta"] = c.delta, j["inputs"] = c.inputs, j["inputs_needed"] = c.inputs_needed;
+    j["epsilon"] = c.epsilon, j["delta"] = c.delta, j["bound"] = engine::bound_name(c.bound);
+    j["inputs"] = c.inputs, j["inputs_needed"] = c.inputs_needed;
     j["tests"] = nlohmann::json::array();
     for (const auto& family : c.tests)
       for (const auto& t : family)
-        j["tests"].push_back({{"setting", point_name(*t.point)}, {"losses", t.losses}, {"p_value", t.p_value},
+        j["tests"].push_back({{"setting", point_name(*t.point)}, {"losses", t.losses}, {"gains", t.gains}, {"p_value", t.p_value},
                               {"certified", t.certified}});
   }
   return j;

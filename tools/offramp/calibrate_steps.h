@@ -46,6 +46,7 @@ Curves sweep_all(const engine::SweepInput& in, bool intervals = true,
 // accurate within a FLOPs budget relative to full depth.
 struct Criterion {
   std::optional<double> max_drop, budget, delta;  // max_drop or budget (neither = max_drop 1)
+  engine::RiskBound bound = engine::RiskBound::Betting;  // with delta: the p-value (risk_control.h)
   std::string describe() const;                   // "--max-drop 1 --delta 0.1" / "--budget 0.5"
   nlohmann::json to_json() const;
 };

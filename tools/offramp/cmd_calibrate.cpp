@@ -25,6 +25,7 @@ namespace {
 struct CalibrateArgs {
   std::string model, dev, out, policy = "max_prob";
   std::optional<double> max_drop, budget, delta;
+  std::string bound = "betting";
   bool write = false, no_temperature = false, no_plot = false;
   int timing_inputs = 256, threads = 0, max_length = 0, batch_size = 64;
   DeviceFlags device;
@@ -81,6 +82,10 @@ Run add_calibrate(CLI::App& app) {
                  "With --max-drop: a guarantee instead of a dev estimate (Learn-then-Test): with probability >= 1 - DELTA "
                  "over the dev set, the chosen setting loses at most --max-drop points on new data")
       ->check(CLI::Range(1e-6, 0.5))->excludes(budget);
+  app.add_option("--bound", a->bound,
+                 "With --delta, the p-value: 'betting' (Waudby-Smith & Ramdas, on the net accuracy change) or 'binomial' "
+                 "(exact, on the inputs made wrong alone; more conservative)")
+      ->check(CLI::IsMember({"betting", "binomial"}))->capture_default_str();
   app.add_flag("--write", a->write, "Store the fitted temperatures and the chosen policy/threshold in MODEL/offramp.json");
   app.add_flag("--no-temperature", a->no_temperature, "Keep the model's temperatures instead of fitting them on DEV");
   app.add_flag("--no-plot", a->no_plot, "Skip the gnuplot plot");
@@ -111,7 +116,7 @@ Run add_calibrate(CLI::App& app) {
     const auto temperatures = steps::fit_temperatures(in, a->no_temperature);
     steps::print_temperatures(temperatures);
     steps::Curves curves = steps::sweep_all(in);
-    const steps::Criterion criterion{a->max_drop, a->budget, a->delta};
+    const steps::Criterion criterion{a->max_drop, a->budget, a->delta, engine::parse_bound(a->bound)};
     const steps::Choice choice = steps::choose(curves, a->policy, criterion);
 
     ClassifyOptions base;

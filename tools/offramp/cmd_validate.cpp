@@ -18,7 +18,7 @@ namespace offramp::cli {
 namespace {
 
 struct ValidateArgs {
-  std::string model, data, json;
+  std::string model, data, json, bound = "betting";
   calibration::ResplitOptions resplit;
   int threads = 0, max_length = 0;
   DeviceFlags device;
@@ -49,6 +49,8 @@ Run add_validate(CLI::App& app) {
       ->check(CLI::Range(0.01, 100.0))->capture_default_str();
   app.add_option("--delta", o.delta, "Learn-then-Test: the promise may fail with at most this probability")
       ->check(CLI::Range(1e-6, 0.5))->capture_default_str();
+  app.add_option("--bound", a->bound, "Learn-then-Test's p-value: betting (on the net loss) or binomial (inputs made wrong)")
+      ->check(CLI::IsMember({"betting", "binomial"}))->capture_default_str();
   app.add_option("--policy", o.policy, "Policy whose sweep (with the static exits) is chosen from")
       ->check(CLI::IsMember({"max_prob", "entropy", "patience"}))->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of the re-splits")->capture_default_str();
@@ -66,6 +68,7 @@ Run add_validate(CLI::App& app) {
     if (!a->json.empty()) report::require_writable(a->json, "--json");
     const auto lines = read_labelled(a->data, clf, a->max_length);
     const engine::SweepInput all = trace_labelled(clf, lines, a->max_length, 64);
+    a->resplit.bound = engine::parse_bound(a->bound);
     const auto& o = a->resplit;
     std::cerr << "calibrate-then-evaluate over " << o.splits << " re-splits\n";
     const auto res = calibration::validate_by_resplits(all, o);
@@ -74,7 +77,7 @@ Run add_validate(CLI::App& app) {
               << " points below test full depth (" << o.policy << " sweep and static exits)\n\n"
               << "method                  violation rate   mean test drop (points)   mean test FLOPs rel.   full-depth fallbacks\n";
     for (const auto* r : {&res.point, &res.guaranteed}) {
-      const std::string name = r == &res.guaranteed ? "Learn-then-Test, delta " + std::to_string(o.delta).substr(0, 5)
+      const std::string name = r == &res.guaranteed ? "LTT " + std::string(engine::bound_name(o.bound)) + ", delta " + std::to_string(o.delta).substr(0, 5)
                                                     : "point estimate";
       std::cout << std::left << std::setw(24) << name << std::right << std::setw(14) << r->violation_rate(o.splits)
                 << std::setw(26) << r->mean_test_drop << std::setw(23) << r->mean_relative_flops << std::setw(23)
@@ -87,7 +90,7 @@ Run add_validate(CLI::App& app) {
       const nlohmann::json j = {{"model", a->model},          {"data", a->data},
                                 {"inputs", res.inputs},       {"dev_inputs", res.dev_inputs},
                                 {"splits", o.splits},         {"max_drop", o.max_drop},
-                                {"delta", o.delta},           {"policy", o.policy},
+                                {"delta", o.delta},           {"bound", engine::bound_name(o.bound)}, {"policy", o.policy},
                                 {"seed", o.seed},             {"point_estimate", record_json(res.point, o.splits)},
                                 {"learn_then_test", record_json(res.guaranteed, o.splits)}};
       report::write_file_atomic(a->json, j.dump(1) + "\n");

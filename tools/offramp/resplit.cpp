@@ -46,7 +46,7 @@ ResplitResult validate_by_resplits(const engine::SweepInput& all, const ResplitO
     // Only the policy's sweep (the others are not chosen from), no intervals (they choose nothing).
     Curves curves = sweep_all(dev, false, {parse_policy(o.policy)});
     const Choice point = choose(curves, o.policy, {.max_drop = o.max_drop});
-    const Choice guaranteed = choose(curves, o.policy, {.max_drop = o.max_drop, .delta = o.delta});
+    const Choice guaranteed = choose(curves, o.policy, {.max_drop = o.max_drop, .delta = o.delta, .bound = o.bound});
     // evaluate on test.
     const engine::SweepPoint test_full = engine::full_depth_point(test);
     record(res.point, point, test, test_full, o.max_drop);

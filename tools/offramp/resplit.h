@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/src/risk_control.h"
 #include "engine/src/sweep.h"
 
 namespace offramp::cli::calibration {
@@ -19,6 +20,7 @@ struct ResplitOptions {
   double dev_fraction = 0.5;
   double max_drop = 1.0;  // accuracy points
   double delta = 0.1;
+  engine::RiskBound bound = engine::RiskBound::Betting;
   std::string policy = "max_prob";
   uint64_t seed = 1;
 };
