@@ -3,7 +3,7 @@
 // model's calibration output, per batch size and thread count. One iteration = one pass over
 // all the inputs, in batches.
 //
-// Names: Classify/<input>/b<batch>/t<threads>/<setting>/<device>  (device: cpu | cuda; on the
+// Names: Classify/<input>/b<batch>/t<threads>/<setting>/<device>  (device: cpu | cpu-int8 | cpu-bf16 | cuda; on the
 // GPU each workload runs once, with the first thread count, since threads only tokenize there)
 //   input    real (the TSV's texts) | len64 | len128 | len256 (texts joined and truncated)
 //   setting  full (never exits early) | chosen (calibration's chosen threshold) |
@@ -55,6 +55,7 @@ struct Ran {  // what the report needs from one workload
 
 std::unique_ptr<Classifier> g_clf;                  // the CPU's (also tokenizes, traces)
 std::unique_ptr<Classifier> g_gpu;                  // the GPU's, when "cuda" is benchmarked
+std::vector<std::unique_ptr<Classifier>> g_lowp;    // the CPU's at int8 / bf16, when benchmarked
 std::map<std::string, const Classifier*> g_device;  // "cpu" / "cuda" -> classifier
 std::map<std::string, Inputs> g_inputs;
 std::vector<Ran> g_ran;
@@ -169,6 +170,12 @@ void register_classify_benchmarks(const BenchOptions& o) {
     if (kernels::gpu::device_count() > 0) devices.push_back("cuda");
   }
   g_device["cpu"] = g_clf.get();
+  // The CPU at lower GEMM precisions: classifiers of their own, named cpu-int8 / cpu-bf16.
+  for (const auto& [name, precision] : {std::pair{"cpu-int8", Precision::Int8}, {"cpu-bf16", Precision::BF16}})
+    if (std::find(devices.begin(), devices.end(), name) != devices.end()) {
+      g_lowp.push_back(std::make_unique<Classifier>(Classifier::load(o.model, {.device = Device::Cpu, .precision = precision})));
+      g_device[name] = g_lowp.back().get();
+    }
   if (std::find(devices.begin(), devices.end(), "cuda") != devices.end()) {
     g_gpu = std::make_unique<Classifier>(Classifier::load(o.model, {.device = Device::Cuda}));
     g_device["cuda"] = g_gpu.get();
@@ -242,6 +249,9 @@ void write_classify_report(const BenchOptions& o) {
   const std::string device = g_gpu ? "cpu; cuda: " + g_gpu->info().device_name : "cpu";
   report::Report r{
       "Offramp cost report: offramp-bench", o.model, o.data, device, {}, g_meter.why()};
+  r.precision.clear();
+  for (const auto& [name, clf] : g_device)
+    r.precision += (r.precision.empty() ? "" : ", ") + clf->info().precision + " (/" + name + ")";
   if (g_meter.available())
     r.energy_note = g_meter.what() + ", measured over each workload's timed passes";
   if (g_gpu_meter) {

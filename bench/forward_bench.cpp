@@ -46,7 +46,7 @@ void run_forward(benchmark::State& state, bool profile) {
   const int batch = int(state.range(0)), len = int(state.range(1));
   kernels::set_cpu_threads(int(state.range(2)));
   const auto& m = *g_backbone;
-  const engine::Encoder enc(m.config, m.weights, kernels::Device::Cpu);
+  const engine::Encoder enc(m.config, m.weights, m.cpu, kernels::Device::Cpu);
   const Packed p = make_batch(batch, len, m.config.vocab_size);
   engine::Workspace ws;
   engine::OpProfile ops;
@@ -91,6 +91,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 void register_forward_benchmarks(const std::string& backbone_dir) {
   auto model = std::make_shared<engine::ModelDir>(engine::load_model_dir(backbone_dir));
   engine::use_cpu_weight_layout(model->weights, model->config);  // as Classifier::load does
+  model->cpu = engine::prepare_cpu_weights(model->weights, model->config, kernels::GemmPrecision::F32);
   g_backbone = std::move(model);
   benchmark::RegisterBenchmark("BM_Forward", BM_Forward)->Apply(shapes);
   benchmark::RegisterBenchmark("BM_Sgemm", BM_Sgemm)->Apply(shapes);

@@ -1,7 +1,7 @@
 // offramp-bench: trade-off benchmarks of an early-exit model (Google Benchmark).
 //
 //   offramp-bench [--model DIR] [--data TSV] [--inputs N] [--batches 1,8,32,128]
-//                 [--threads 1,2,0] [--lengths 64,128,256] [--devices cpu,cuda]
+//                 [--threads 1,2,0] [--lengths 64,128,256] [--devices cpu,cpu-int8,cpu-bf16,cuda]
 //                 [--backbone DIR] [--report DIR]
 //                 [Google Benchmark flags: --benchmark_filter=... --benchmark_out=... ...]
 //
@@ -46,9 +46,8 @@ const char* kUsage =
     "  --batches LIST    batch sizes (default 1,8,32,128)\n"
     "  --threads LIST    CPU threads, 0 = all cores (default 1,2,0)\n"
     "  --lengths LIST    fixed input lengths in tokens (default 64,128,256)\n"
-    "  --devices LIST    cpu and/or cuda (default: cpu, plus cuda when a GPU is present); on the "
-    "GPU\n"
-    "                    the workloads run once (t1), FP16\n"
+    "  --devices LIST    cpu (fp32), cpu-int8, cpu-bf16 and/or cuda (default: cpu, plus cuda when a GPU\n"
+    "                    is present); on the GPU the workloads run once (t1), FP16\n"
     "  --backbone DIR    also run the encoder forward / sgemm micro-benchmarks on this checkpoint\n"
     "  --report DIR      where the Green-AI cost report goes (default out/bench; '' = none)\n"
     "Workloads: Classify/<real|lenN>/b<batch>/t<threads>/<full|chosen|...>/<cpu|cuda>; thresholds "
@@ -85,8 +84,8 @@ int main(int argc, char** argv) {
       else if (is("--devices")) {
         std::istringstream in(value("--devices"));
         for (std::string d; std::getline(in, d, ',');) {
-          if (d != "cpu" && d != "cuda")
-            throw offramp::Error("--devices: '" + d + "' is not cpu or cuda");
+          if (d != "cpu" && d != "cuda" && d != "cpu-int8" && d != "cpu-bf16")
+            throw offramp::Error("--devices: '" + d + "' is not cpu, cpu-int8, cpu-bf16 or cuda");
           o.devices.push_back(d);
         }
         if (o.devices.empty()) throw offramp::Error("--devices: empty list");

@@ -1,14 +1,15 @@
 #include "kernels/embedding.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "kernels/cpu/cpu_ops.h"
 
 namespace offramp::kernels {
 
-void embed(Device dev, const int32_t* ids, const int32_t* positions, int t, const float* word,
-           int vocab, const float* pos, int max_pos, const float* type0, float* out, int h) {
-  check(t >= 0 && h > 0, "embed", "bad shape");
+namespace {
+void check_ids(const int32_t* ids, const int32_t* positions, int t, int vocab, int max_pos) {
   for (int i = 0; i < t; ++i) {
     check(ids[i] >= 0 && ids[i] < vocab, "embed",
           "token id " + std::to_string(ids[i]) + " outside the vocabulary of " +
@@ -17,8 +18,48 @@ void embed(Device dev, const int32_t* ids, const int32_t* positions, int t, cons
           "position " + std::to_string(positions[i]) + " beyond max_position_embeddings " +
               std::to_string(max_pos));
   }
+}
+}  // namespace
+
+void embed(Device dev, const int32_t* ids, const int32_t* positions, int t, const float* word,
+           int vocab, const float* pos, int max_pos, const float* type0, float* out, int h) {
+  check(t >= 0 && h > 0, "embed", "bad shape");
+  check_ids(ids, positions, t, vocab, max_pos);
   if (dev == Device::Cuda) no_cuda("embed");
   cpu::embed(ids, positions, t, word, pos, type0, out, h);
+}
+
+WordTable borrow_word_table(const float* word, int vocab, int h) {
+  check(word != nullptr && vocab > 0 && h > 0, "embed", "bad word table");
+  WordTable w;
+  w.vocab = vocab, w.h = h, w.f32 = word;
+  return w;
+}
+
+WordTable quantize_word_table(const float* word, int vocab, int h) {
+  check(word != nullptr && vocab > 0 && h > 0, "embed", "bad word table");
+  WordTable w;
+  w.vocab = vocab, w.h = h;
+  w.q.resize(static_cast<size_t>(vocab) * h), w.scale.resize(static_cast<size_t>(vocab));
+  for (int r = 0; r < vocab; ++r) {
+    const float* row = word + static_cast<size_t>(r) * h;
+    float amax = 0;
+    for (int c = 0; c < h; ++c) amax = std::max(amax, std::fabs(row[c]));
+    const float sc = amax > 0 ? amax / 127.0f : 1.0f;
+    w.scale[static_cast<size_t>(r)] = sc;
+    for (int c = 0; c < h; ++c)
+      w.q[static_cast<size_t>(r) * h + c] = static_cast<int8_t>(std::clamp(std::nearbyint(row[c] / sc), -127.0f, 127.0f));
+  }
+  return w;
+}
+
+void embed(Device dev, const int32_t* ids, const int32_t* positions, int t, const WordTable& word, const float* pos,
+           int max_pos, const float* type0, float* out) {
+  check(t >= 0 && word.h > 0, "embed", "bad shape");
+  check_ids(ids, positions, t, word.vocab, max_pos);
+  if (dev == Device::Cuda) no_cuda("embed");
+  if (word.f32) return cpu::embed(ids, positions, t, word.f32, pos, type0, out, word.h);
+  cpu::embed_int8(ids, positions, t, word.q.data(), word.scale.data(), pos, type0, out, word.h);
 }
 
 }  // namespace offramp::kernels

@@ -22,6 +22,7 @@ DType parse_dtype(const std::string& s, size_t* bytes) {
   if (s == "F32") return *bytes = 4, DType::F32;
   if (s == "F16") return *bytes = 2, DType::F16;
   if (s == "BF16") return *bytes = 2, DType::BF16;
+  if (s == "I8") return *bytes = 1, DType::I8;
   if (s == "I64") return *bytes = 8, DType::I64;
   if (s == "I32") return *bytes = 4, DType::I32;
   static const std::map<std::string, size_t> others = {
@@ -32,7 +33,10 @@ DType parse_dtype(const std::string& s, size_t* bytes) {
   return *bytes = it->second, DType::Other;
 }
 
-size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : t == DType::I8 ? 1 : 2; }
+const char* dtype_name_of(DType t) {
+  return t == DType::F32 ? "F32" : t == DType::F16 ? "F16" : t == DType::BF16 ? "BF16" : "I8";
+}
 
 }  // namespace
 
@@ -70,7 +74,12 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   f.path_ = path;
   const uint64_t data_size = size - 8 - header_len;
   for (auto& [name, v] : j.items()) {
-    if (name == "__metadata__") continue;
+    if (name == "__metadata__") {
+      if (!v.is_object()) fail(path, "__metadata__ is not a JSON object");
+      for (auto& [key, value] : v.items())
+        if (value.is_string()) f.metadata_[key] = value.get<std::string>();
+      continue;
+    }
     const std::string where = "tensor '" + name + "'";
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets") ||
         !v["dtype"].is_string() || !v["shape"].is_array() || !v["data_offsets"].is_array() ||
@@ -140,8 +149,30 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
                                        : static_cast<float>(Eigen::numext::bit_cast<Eigen::bfloat16>(v));
       }
       break;
+    case DType::I8: {
+      // Dequantized with its per-row scales, checked first: a bad scale must not become a
+      // silently wrong weight.
+      const std::string sname = name + "_scale";
+      auto s = tensors_.find(sname);
+      if (s == tensors_.end())
+        fail(path_, "int8 tensor '" + name + "' has no '" + sname + "' (one F32 scale per row) beside it");
+      const int64_t rows = shape.empty() ? 1 : shape[0];
+      if (s->second.dtype != DType::F32 || s->second.shape != std::vector<int64_t>{rows})
+        fail(path_, "'" + sname + "' is " + s->second.dtype_name + " " + shape_str(s->second.shape) + "; expected F32 [" +
+                        std::to_string(rows) + "] (one scale per row of '" + name + "')");
+      std::vector<float> scale(static_cast<size_t>(rows));
+      if (rows > 0) std::memcpy(scale.data(), data_.data() + s->second.begin, scale.size() * 4);
+      for (size_t r = 0; r < scale.size(); ++r)
+        if (!(std::isfinite(scale[r]) && scale[r] > 0))
+          fail(path_, "'" + sname + "' holds " + std::to_string(scale[r]) + " at row " + std::to_string(r) +
+                          ": a scale must be finite and positive");
+      const size_t per_row = rows > 0 ? n / static_cast<size_t>(rows) : 0;
+      for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<float>(static_cast<int8_t>(p[i])) * scale[per_row ? i / per_row : 0];
+      break;
+    }
     default:
-      fail(path_, "tensor '" + name + "' has dtype " + t.dtype_name + "; expected F32, F16 or BF16");
+      fail(path_, "tensor '" + name + "' has dtype " + t.dtype_name + "; expected F32, F16, BF16 or I8");
   }
   // A NaN or infinity in a weight would make every result NaN or a silent wrong label.
   for (size_t i = 0; i < n; ++i)
@@ -151,22 +182,29 @@ std::vector<float> SafetensorsFile::read_f32(const std::string& name,
   return out;
 }
 
-void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, DType dtype) {
-  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
-    throw ModelError(path + ": can only write F32, F16 or BF16 tensors");
-  const char* dtype_name = dtype == DType::F32 ? "F32" : dtype == DType::F16 ? "F16" : "BF16";
-  const size_t elem = dtype_bytes(dtype);
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors, DType dtype,
+                       const std::map<std::string, std::string>& metadata) {
+  const auto type_of = [&](const NamedTensor& t) { return t.dtype == DType::Other ? dtype : t.dtype; };
   // {"format": "pt"}: what torch-written checkpoints carry; HF transformers refuses files without it.
   nlohmann::json header = {{"__metadata__", {{"format", "pt"}}}};
+  for (const auto& [key, value] : metadata) header["__metadata__"][key] = value;
   uint64_t offset = 0;
   for (const auto& t : tensors) {
+    const DType ty = type_of(t);
+    if (ty != DType::F32 && ty != DType::F16 && ty != DType::BF16 && ty != DType::I8)
+      throw ModelError(path + ": can only write F32, F16, BF16 or I8 tensors");
     uint64_t numel = 1;
     for (auto d : t.shape) numel *= static_cast<uint64_t>(d);
     if (numel != t.values.size())
       throw ModelError(path + ": tensor '" + t.name + "' has " + std::to_string(t.values.size()) +
                        " values for shape " + shape_str(t.shape));
-    header[t.name] = {{"dtype", dtype_name}, {"shape", t.shape}, {"data_offsets", {offset, offset + numel * elem}}};
-    offset += numel * elem;
+    if (ty == DType::I8)  // checked before anything is written
+      for (float v : t.values)
+        if (!(v >= -127 && v <= 127 && v == std::nearbyint(v)))
+          throw ModelError(path + ": tensor '" + t.name + "': I8 values must be integers in [-127, 127]");
+    const uint64_t bytes = numel * dtype_bytes(ty);
+    header[t.name] = {{"dtype", dtype_name_of(ty)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
   }
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
@@ -179,15 +217,23 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
     for (int i = 0; i < 8; ++i) out.put(static_cast<char>((len >> (8 * i)) & 0xff));
     out.write(h.data(), static_cast<std::streamsize>(h.size()));
     std::vector<uint16_t> half;
+    std::vector<int8_t> bytes;
     for (const auto& t : tensors) {
-      if (dtype == DType::F32) {
+      const DType ty = type_of(t);
+      if (ty == DType::I8) {
+        bytes.resize(t.values.size());
+        for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<int8_t>(t.values[i]);
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        continue;
+      }
+      if (ty == DType::F32) {
         out.write(reinterpret_cast<const char*>(t.values.data()), static_cast<std::streamsize>(t.values.size() * 4));
         continue;
       }
       // Round to nearest even (Eigen's conversions).
       half.resize(t.values.size());
       for (size_t i = 0; i < half.size(); ++i)
-        half[i] = dtype == DType::F16 ? Eigen::numext::bit_cast<uint16_t>(Eigen::half(t.values[i]))
+        half[i] = ty == DType::F16 ? Eigen::numext::bit_cast<uint16_t>(Eigen::half(t.values[i]))
                                       : Eigen::numext::bit_cast<uint16_t>(Eigen::bfloat16(t.values[i]));
       out.write(reinterpret_cast<const char*>(half.data()), static_cast<std::streamsize>(half.size() * 2));
     }

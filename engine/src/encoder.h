@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/src/aligned_vector.h"
+#include "engine/src/cpu_weights.h"
 #include "kernels/device.h"
 #include "models/bert_config.h"
 
@@ -38,8 +39,11 @@ void use_cpu_weight_layout(models::BertWeights& w, const models::BertConfig& c);
 
 class Encoder {
  public:
-  Encoder(const models::BertConfig& config, const models::BertWeights& weights, kernels::Device dev)
-      : c_(config), w_(weights), dev_(dev) {}
+  // cpu: the GEMM weights and word table at the model's precision (prepare_cpu_weights);
+  // weights supplies everything else (positions, biases, LayerNorms).
+  Encoder(const models::BertConfig& config, const models::BertWeights& weights, const CpuWeights& cpu,
+          kernels::Device dev)
+      : c_(config), w_(weights), cpu_(cpu), dev_(dev) {}
 
   // ids, positions: [t] -> ws.x: [t, h] (embeddings + LayerNorm, then ELECTRA's projection
   // e -> h where the embeddings are narrower).
@@ -50,6 +54,7 @@ class Encoder {
  private:
   const models::BertConfig& c_;
   const models::BertWeights& w_;
+  const CpuWeights& cpu_;
   kernels::Device dev_;
 };
 

@@ -40,6 +40,7 @@ ModelDir load_model_dir(const std::string& path) {
     m.heads = {std::move(head->params)};
     m.task_head = true;
   }
+  m.stored = models::stored_precision(weights);
   m.weights = models::load_bert_weights(weights, m.config);
   return m;
 }

@@ -33,7 +33,7 @@ void run_chunk(const ModelDir& m, const ExitPlan& plan, kernels::Device dev, con
   const PackedInputs in = pack(inputs, range, m.config.position_offset);
   std::vector<int> offsets = in.offsets;  // [batch + 1], compacted in place with the rows
   Workspace ws;
-  const Encoder enc(m.config, m.weights, dev);
+  const Encoder enc(m.config, m.weights, m.cpu, dev);
   enc.embed(in.ids.data(), in.positions.data(), static_cast<int>(in.ids.size()), ws);
 
   ChunkExits chunk(plan, range, in.offsets);

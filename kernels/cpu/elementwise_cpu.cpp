@@ -87,4 +87,16 @@ void embed(const int32_t* ids, const int32_t* positions, int t, const float* wor
   }
 }
 
+void embed_int8(const int32_t* ids, const int32_t* positions, int t, const int8_t* word_q, const float* word_scale,
+                const float* pos, const float* type0, float* out, int h) {
+  for (int i = 0; i < t; ++i) {
+    const int8_t* q = word_q + static_cast<size_t>(ids[i]) * h;
+    const float sc = word_scale[ids[i]];
+    const float* p = pos + static_cast<size_t>(positions[i]) * h;
+    float* o = out + static_cast<size_t>(i) * h;
+    // As embed: (word + type) + position, the word row dequantized.
+    for (int c = 0; c < h; ++c) o[c] = (sc * static_cast<float>(q[c]) + type0[c]) + p[c];
+  }
+}
+
 }  // namespace offramp::kernels::cpu

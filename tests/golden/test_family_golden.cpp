@@ -49,7 +49,8 @@ TEST_P(FamilyGolden, HiddenStatesMatchHuggingFaceAtEveryLayer) {
     engine::use_cpu_weight_layout(w, c);
     ASSERT_EQ(g.tensors, uint32_t(c.layers + 1));
     ASSERT_EQ(g.hidden, uint32_t(c.hidden));
-    const engine::Encoder enc(c, w, kernels::Device::Cpu);
+    const auto cpu = engine::prepare_cpu_weights(w, c, kernels::GemmPrecision::F32);
+    const engine::Encoder enc(c, w, cpu, kernels::Device::Cpu);
     double worst = 0;
     for (const auto& s : g.sentences) {
       const int n = int(s.ids.size());
@@ -90,6 +91,7 @@ TEST_P(FamilyGolden, TaskHeadGivesHuggingFacesLogits) {
   m.heads = {head->params};
   m.weights = models::load_bert_weights(file, m.config);
   engine::use_cpu_weight_layout(m.weights, m.config);
+  m.cpu = engine::prepare_cpu_weights(m.weights, m.config, kernels::GemmPrecision::F32);
   const auto ids = golden["ids"].get<engine::TokenIds>();
   const auto want = golden["logits"].get<std::vector<std::vector<float>>>();
   engine::BatchOptions opt;

@@ -23,7 +23,8 @@ TEST(Golden, MiniLmMatchesHuggingFaceAtEveryLayer) {
   engine::use_cpu_weight_layout(model.weights, model.config);  // as Classifier::load does
   ASSERT_EQ(tensors, uint32_t(model.config.layers + 1));
   ASSERT_EQ(h, uint32_t(model.config.hidden));
-  const engine::Encoder enc(model.config, model.weights, kernels::Device::Cpu);
+  const auto cpu = engine::prepare_cpu_weights(model.weights, model.config, kernels::GemmPrecision::F32);
+  const engine::Encoder enc(model.config, model.weights, cpu, kernels::Device::Cpu);
   double worst = 0;
   for (const auto& s : golden) {
     // Our tokenizer must produce the ids HF used.

@@ -78,7 +78,8 @@ TEST(Train, LossFallsAndTheEngineReproducesLibTorchLogits) {
   EXPECT_EQ(clf.classify("Lovely tea, would buy again.").exit_layer > 0, true);
 
   // ...and on the trainer's own token ids gives LibTorch's logits at every exit.
-  const auto model = offramp::engine::load_model_dir(out);
+  auto model = offramp::engine::load_model_dir(out);
+  model.cpu = offramp::engine::prepare_cpu_weights(model.weights, model.config, offramp::kernels::GemmPrecision::F32);
   std::vector<std::vector<int32_t>> ids;
   std::vector<std::vector<std::vector<float>>> expected;
   std::ifstream dump(d.dir + "/logits.jsonl");

@@ -126,6 +126,7 @@ Run add_calibrate(CLI::App& app) {
         info.device == "cuda" ? std::unique_ptr<report::EnergySource>(std::make_unique<report::GpuEnergyMeter>())
                               : std::make_unique<report::EnergyMeter>();
     report::Report green{"Offramp cost report: calibration of " + a->model, a->model, a->dev, info.device_name, {}, meter->why()};
+    green.precision = info.precision;
     if (meter->available()) green.energy_note = meter->what() + ", measured over the timing runs";
     steps::TimingPlan plan;
     plan.chosen = choice.point;

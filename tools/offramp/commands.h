@@ -17,5 +17,6 @@ Run add_evaluate(CLI::App& app);
 Run add_validate(CLI::App& app);
 Run add_report(CLI::App& app);
 Run add_plot(CLI::App& app);
+Run add_quantize(CLI::App& app);
 
 }  // namespace offramp::cli

@@ -1,5 +1,6 @@
 #include "tools/offramp/device_flags.h"
 
+#include "kernels/dense_weight.h"
 #include "kernels/gpu.h"
 
 namespace offramp::cli {
@@ -9,8 +10,9 @@ void add_device_flags(CLI::App& app, DeviceFlags& flags) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   app.add_option("--precision", flags.precision,
-                 "auto (fp16 on the GPU, fp32 on the CPU), fp32, fp16 or bf16 (GPU only)")
-      ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
+                 "auto (fp16 on the GPU, fp32 on the CPU), fp32, fp16 (GPU only), bf16 (GPU; CPU with AVX-512 BF16) "
+                 "or int8 (CPU only: int8 GEMMs, the rest fp32)")
+      ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16", "int8"}))
       ->capture_default_str();
 }
 
@@ -21,24 +23,37 @@ std::string gpu_availability() {
   return "cuda: " + kernels::gpu::device_description();
 }
 
+std::string cpu_precisions() {
+  using kernels::GemmPrecision;
+  std::string out = "fp32";
+  const std::string bf16 = kernels::cpu_gemm_support(GemmPrecision::BF16);
+  out += bf16.empty() ? "; bf16 (AVX-512 BF16)" : "; bf16 unavailable: " + bf16;
+  const std::string int8 = kernels::cpu_gemm_support(GemmPrecision::Int8);
+  if (!int8.empty()) return out + "; int8 unavailable: " + int8;
+  return out + (kernels::cpu_has_vnni() ? "; int8 (VNNI: u8 activations x s8 weights, exact int32 sums)"
+                                        : "; int8 without VNNI (activations held to 7 bits so int16 pair sums "
+                                          "cannot saturate)");
+}
+
 LoadOptions load_options(const DeviceFlags& flags, int threads) {
   const bool gpu = kernels::gpu::device_count() > 0;
   if (flags.device == "cuda" && !gpu)
     throw Error("--device cuda: GPU " + gpu_availability() + "; use --device cpu or auto");
-  if (flags.precision == "fp16" || flags.precision == "bf16") {
-    if (flags.device == "cpu" || !gpu)
-      throw Error(
-          "--precision " + flags.precision + " runs on the GPU only (here: " +
-          (flags.device == "cpu" ? std::string("--device cpu") : "GPU " + gpu_availability()) +
-          "); the CPU runs fp32");
-  }
+  if (flags.precision == "fp16" && (flags.device == "cpu" || !gpu))
+    throw Error("--precision fp16 runs on the GPU only (here: " +
+                (flags.device == "cpu" ? std::string("--device cpu") : "GPU " + gpu_availability()) +
+                "); the CPU runs fp32, bf16 or int8");
+  if (flags.precision == "int8" && flags.device == "cuda")
+    throw Error("--precision int8 runs on the CPU only; use --device cpu (or auto on a machine without a GPU)");
   LoadOptions o;
-  o.device = flags.device == "cpu"    ? Device::Cpu
+  // int8 is CPU only, so auto means the CPU there even where a GPU is present.
+  o.device = flags.device == "cpu" || flags.precision == "int8" ? Device::Cpu
              : flags.device == "cuda" ? Device::Cuda
                                       : Device::Auto;
   o.precision = flags.precision == "fp32"   ? Precision::F32
                 : flags.precision == "fp16" ? Precision::F16
                 : flags.precision == "bf16" ? Precision::BF16
+                : flags.precision == "int8" ? Precision::Int8
                                             : Precision::Auto;
   o.threads = threads;
   return o;

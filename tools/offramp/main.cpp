@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   add("report", "Expected validation performance and the reproducibility checklist of a set of offramp-train runs",
       offramp::cli::add_report);
   add("plot", "Draw accuracy vs FLOPs and vs measured time from an offramp-bench JSON output", offramp::cli::add_plot);
+  add("quantize", "Write a copy of a model with its weights stored in int8 or bf16 (4x / 2x smaller)",
+      offramp::cli::add_quantize);
   add("tokenize", "Print the token ids (and pieces) the model sees for each input line", offramp::cli::add_tokenize);
   // CLI11 would say only "A subcommand is required" for a misspelt command.
   if (argc > 1 && argv[1][0] != '-') {

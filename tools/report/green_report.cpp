@@ -68,7 +68,7 @@ void write_report(const Report& r, const std::string& stem) {
   const std::string hw = hardware_description();
   std::ostringstream md;
   md << "# " << r.title << "\n\n"
-     << "- model: `" << r.model << "`\n- data: `" << r.data << "`\n- hardware: " << hw << " (device: " << r.device << ")\n"
+     << "- model: `" << r.model << "`\n- data: `" << r.data << "`\n- hardware: " << hw << " (device: " << r.device << ", precision: " << r.precision << ")\n"
      << "- FLOPs: analytic, per input from its real token count and exit layer (models/flops.h)\n"
      << "- energy: " << r.energy_note << "\n\n"
      << "| setting | batch | threads | accuracy % | GFLOP/input | FLOPs rel. to full depth | mean exit layer | inputs/s | J per 1000 inputs |\n"
@@ -91,7 +91,7 @@ void write_report(const Report& r, const std::string& stem) {
   md << "\nWithout an energy counter the cost to compare is GFLOP per input (x1000 for 1000 inputs); it assumes energy "
         "grows with arithmetic work, which holds for one model on one machine but not across hardware.\n";
   const nlohmann::json j = {{"title", r.title}, {"model", r.model}, {"data", r.data}, {"hardware", hw}, {"device", r.device},
-                            {"energy", r.energy_note}, {"rows", rows}};
+                            {"precision", r.precision}, {"energy", r.energy_note}, {"rows", rows}};
   write_file_atomic(stem + ".md", md.str());
   write_file_atomic(stem + ".json", j.dump(1) + "\n");
 }

@@ -50,6 +50,7 @@ struct Report {
   std::string title, model, data, device = "cpu";
   std::vector<CostRow> rows;
   std::string energy_note;  // how energy was measured, or why it was not
+  std::string precision = "fp32";  // what the GEMMs ran in ("int8", or one per bench device)
 };
 
 std::string hardware_description();  // CPU model and core count, from /proc/cpuinfo

@@ -44,12 +44,14 @@ enum class Policy {
              // there; the other heads do not run (calibration's "exit k alone" points)
 };
 
-// Storage precision of weights and activations (every op accumulates in FP32).
+// Precision of the encoder's GEMMs (every op accumulates in FP32, or exactly in int32 for
+// Int8; on the CPU everything but the four GEMMs of each layer stays FP32).
 enum class Precision {
   Auto,  // FP16 on the GPU, FP32 on the CPU
   F32,
   F16,   // GPU only
-  BF16,  // GPU only
+  BF16,  // GPU; CPU with AVX-512 BF16 (bfloat16 weights and activations into oneDNN's matmul)
+  Int8,  // CPU only: weights int8 per output channel, activations u8 per row (kernels/dense_weight.h)
 };
 
 struct LoadOptions {
@@ -126,7 +128,10 @@ struct ModelInfo {
   double flops_per_token_per_layer;  // the projection + FFN part: 2(4h^2 + 2hf)
   std::string device;        // "cpu" or "cuda"
   std::string device_name;   // the GPU's name, memory and SMs, or "cpu"
-  std::string precision;     // "fp32", "fp16" or "bf16"
+  std::string precision;     // "fp32", "fp16", "bf16" or "int8"
+  std::string precision_note;  // how that precision runs here (int8: VNNI or the 7-bit fallback)
+  size_t weight_bytes = 0;     // CPU: host memory the weights hold after load, at this precision
+                               // (GPU: 0; the weights live on the device)
 };
 
 class Classifier {

@@ -1,0 +1,101 @@
+#include "kernels/dense_weight.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/cpu_ops.h"
+
+namespace offramp::kernels {
+
+const char* gemm_precision_name(GemmPrecision p) {
+  switch (p) {
+    case GemmPrecision::F32: return "fp32";
+    case GemmPrecision::BF16: return "bf16";
+    case GemmPrecision::Int8: return "int8";
+  }
+  return "?";
+}
+
+size_t DenseWeight::bytes() const {
+  switch (precision) {
+    case GemmPrecision::F32: return static_cast<size_t>(n) * static_cast<size_t>(k) * sizeof(float);
+    case GemmPrecision::BF16: return bf16.size() * sizeof(uint16_t);
+    case GemmPrecision::Int8: return q.size() + scale.size() * sizeof(float) + q_sum.size() * sizeof(int32_t);
+  }
+  return 0;
+}
+
+bool cpu_has_vnni() { return cpu::dnnl_has_vnni(); }
+int int8_activation_levels() { return cpu_has_vnni() ? 255 : 127; }
+
+std::string cpu_gemm_support(GemmPrecision p) {
+#ifndef OFFRAMP_HAVE_DNNL
+  if (p != GemmPrecision::F32)
+    return std::string(gemm_precision_name(p)) + " needs oneDNN, and this build has none (install libdnnl-dev and rebuild)";
+#endif
+  if (p == GemmPrecision::BF16 && !cpu::dnnl_has_bf16())
+    return "bf16 on the CPU needs AVX-512 BF16 (avx512_bf16), which this CPU lacks (or ONEDNN_MAX_CPU_ISA hides); "
+           "use fp32 or int8";
+  return {};
+}
+
+DenseWeight prepare_weight(GemmPrecision p, const float* w, int n, int k, WeightLayout layout) {
+  check(w != nullptr && n > 0 && k > 0, "prepare_weight", "bad shape or null weight");
+  DenseWeight d;
+  d.precision = p, d.n = n, d.k = k, d.layout = layout;
+  if (p == GemmPrecision::F32) {
+    d.f32 = w;
+    return d;
+  }
+  const std::string why = cpu_gemm_support(p);
+  check(why.empty(), "prepare_weight", why);
+  // W[j, c]: row j (output channel) of [n, k]
+  const auto at = [&](int j, int c) {
+    return layout == WeightLayout::NK ? w[static_cast<size_t>(j) * k + c] : w[static_cast<size_t>(c) * n + j];
+  };
+  const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
+  if (p == GemmPrecision::BF16) {
+    std::vector<uint16_t> plain(nk);  // [k, n]
+    for (int c = 0; c < k; ++c)
+      for (int j = 0; j < n; ++j) plain[static_cast<size_t>(c) * n + j] = to_bf16(at(j, c));
+    d.bf16 = cpu::pack_bf16_weights(plain.data(), n, k);
+    return d;
+  }
+  // Int8: per output channel j, scale = max |W[j, :]| / 127, q = round(W / scale).
+  std::vector<int8_t> plain(nk);  // [k, n]
+  d.scale.assign(static_cast<size_t>(n), 1.0f), d.q_sum.assign(static_cast<size_t>(n), 0);
+  for (int j = 0; j < n; ++j) {
+    float amax = 0;
+    for (int c = 0; c < k; ++c) amax = std::max(amax, std::fabs(at(j, c)));
+    check(std::isfinite(amax), "prepare_weight", "a weight is NaN or infinite");
+    const float sc = amax > 0 ? amax / 127.0f : 1.0f;
+    d.scale[static_cast<size_t>(j)] = sc;
+    int32_t sum = 0;
+    for (int c = 0; c < k; ++c) {
+      const auto v = static_cast<int8_t>(std::clamp(std::nearbyint(at(j, c) / sc), -127.0f, 127.0f));
+      plain[static_cast<size_t>(c) * n + j] = v;
+      sum += v;
+    }
+    d.q_sum[static_cast<size_t>(j)] = sum;
+  }
+  d.q = cpu::pack_int8_weights(plain.data(), n, k);
+  return d;
+}
+
+void linear(Device dev, const float* x, const DenseWeight& w, const float* bias, float* y, int m) {
+  check(m >= 0 && w.n > 0 && w.k > 0, "linear", "bad shape");
+  if (dev == Device::Cuda) no_cuda("linear");
+  switch (w.precision) {
+    case GemmPrecision::F32: return linear(dev, x, w.f32, bias, y, m, w.n, w.k, w.layout);
+    case GemmPrecision::BF16:
+      check(m == 0 || (x && y), "linear", "null buffer");
+      return cpu::linear_bf16(x, w.bf16.data(), bias, y, m, w.n, w.k);
+    case GemmPrecision::Int8:
+      check(m == 0 || (x && y), "linear", "null buffer");
+      return cpu::linear_int8(x, w.q.data(), w.scale.data(), w.q_sum.data(), bias, y, m, w.n, w.k,
+                              int8_activation_levels());
+  }
+}
+
+}  // namespace offramp::kernels
