@@ -28,6 +28,7 @@ size_t DenseWeight::bytes() const {
 
 bool cpu_has_vnni() { return cpu::dnnl_has_vnni(); }
 int int8_activation_levels() { return cpu_has_vnni() ? 255 : 127; }
+bool cpu_has_amx() { return cpu::dnnl_has_amx(); }
 
 std::string cpu_gemm_support(GemmPrecision p) {
 #ifndef OFFRAMP_HAVE_DNNL

@@ -49,6 +49,8 @@ std::string cpu_gemm_support(GemmPrecision p);
 bool cpu_has_vnni();
 // The activation range Int8 quantizes to on this CPU: 255 with VNNI, else 127.
 int int8_activation_levels();
+// True when oneDNN runs the int8 / bf16 matmuls on AMX tiles (Sapphire Rapids and later).
+bool cpu_has_amx();
 
 // x: [m, k] -> y: [m, n] (overwritten); bias [n] or null. Thread-safe: per-call scratch is
 // per calling thread.

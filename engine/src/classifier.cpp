@@ -180,11 +180,13 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
       if (cpu_precision == kernels::GemmPrecision::Int8)
         impl->info.precision_note =
             kernels::cpu_has_vnni()
-                ? "int8 GEMMs with VNNI: u8 activations (0..255) x s8 weights, exact int32 accumulation"
+                ? std::string("int8 GEMMs with VNNI") + (kernels::cpu_has_amx() ? " and AMX" : "") +
+                      ": u8 activations (0..255) x s8 weights, exact int32 accumulation"
                 : "int8 GEMMs without VNNI: activations quantized to 7 bits (0..127) so oneDNN's int16 "
                   "pair sums cannot saturate; a little less accurate than with VNNI";
       else if (cpu_precision == kernels::GemmPrecision::BF16)
-        impl->info.precision_note = "bf16 GEMMs (AVX-512 BF16), FP32 accumulation; the other ops FP32";
+        impl->info.precision_note = std::string("bf16 GEMMs (AVX-512 BF16") + (kernels::cpu_has_amx() ? ", AMX" : "") +
+                                    "), FP32 accumulation; the other ops FP32";
     }
     return Classifier(std::move(impl));
   });

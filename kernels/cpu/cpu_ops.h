@@ -20,6 +20,7 @@ void linear_int8(const float* x, const int8_t* packed, const float* scale, const
 void linear_bf16(const float* x, const uint16_t* packed, const float* bias, float* y, int m, int n, int k);
 bool dnnl_has_vnni();  // what oneDNN will run on: VNNI (AVX-512 or AVX2), native BF16
 bool dnnl_has_bf16();
+bool dnnl_has_amx();   // AMX tiles (int8 and bf16 matmuls run on them)
 void add_layer_norm(float* x, const float* residual, const float* gamma, const float* beta,
                     int rows, int h, float eps);
 void activation(float* x, int rows, int n, Activation act);

@@ -254,6 +254,7 @@ bool dnnl_has_isa(int isa_bits) {
 }
 bool dnnl_has_vnni() { return dnnl_has_isa(dnnl_cpu_isa_avx512_core_vnni) || dnnl_has_isa(dnnl_cpu_isa_avx2_vnni); }
 bool dnnl_has_bf16() { return dnnl_has_isa(dnnl_cpu_isa_avx512_core_bf16); }
+bool dnnl_has_amx() { return dnnl_has_isa(dnnl_cpu_isa_avx512_core_amx); }
 
 #else
 
@@ -271,6 +272,7 @@ std::vector<uint16_t> pack_bf16_weights(const uint16_t*, int, int) {
 }
 bool dnnl_has_vnni() { return false; }
 bool dnnl_has_bf16() { return false; }
+bool dnnl_has_amx() { return false; }
 
 #endif
 
