@@ -39,7 +39,7 @@ std::vector<int> parse_list(const std::string& flag, const std::string& value, i
 
 const char* kUsage =
     "offramp-bench [options] [Google Benchmark flags]\n"
-    "  --model DIR       Offramp model with exit heads (default: models/fine-foods-tiny of this "
+    "  --model DIR       Offramp model with exit heads (default: models/fine-foods-minilm-int8 of this "
     "repository)\n"
     "  --data TSV        labelled label<TAB>text file (default: data/fine_foods/test.tsv)\n"
     "  --inputs N        texts per workload, the first N of TSV (default 256)\n"
@@ -60,7 +60,7 @@ const char* kUsage =
 
 int main(int argc, char** argv) {
   offramp::bench::BenchOptions o;
-  o.model = std::string(OFFRAMP_REPO_DIR) + "/models/fine-foods-tiny";
+  o.model = std::string(OFFRAMP_REPO_DIR) + "/models/fine-foods-minilm-int8";
   o.data = std::string(OFFRAMP_REPO_DIR) + "/data/fine_foods/test.tsv";
   o.report = "out/bench";
   std::vector<char*> rest{argv[0]};

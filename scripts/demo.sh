@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, build the CLI, classify
-# data/fine_foods/test.tsv with the embedded default model (models/fine-foods-tiny) at its
+# data/fine_foods/test.tsv with the embedded default model (models/fine-foods-minilm-int8) at its
 # calibrated threshold, then run the calibration sweep on dev: table on stdout, CSV/JSON and
 # the accuracy-versus-FLOPs plot in out/demo/. No download: the model is in the repository.
 set -euo pipefail
@@ -9,7 +9,7 @@ scripts/setup.sh
 cmake --preset cpu > /dev/null
 cmake --build --preset cpu -j "$(nproc)" --target offramp-cli
 offramp=build/cpu/bin/offramp
-model=models/fine-foods-tiny
+model=models/fine-foods-minilm-int8
 mkdir -p out/demo
 echo "== offramp info $model"
 $offramp info "$model"

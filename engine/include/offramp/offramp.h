@@ -4,7 +4,7 @@
 //
 //   #include <offramp/offramp.h>
 //
-//   auto clf = offramp::Classifier::load("models/fine-foods-tiny", {.device =
+//   auto clf = offramp::Classifier::load("models/fine-foods-minilm-int8", {.device =
 //   offramp::Device::Auto}); offramp::Result r = clf.classify("Tasty, but the bag arrived torn.");
 //   std::cout << r.label << " " << r.confidence << " exit " << r.exit_layer
 //             << " flops " << r.flops << "\n";
