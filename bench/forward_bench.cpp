@@ -67,13 +67,15 @@ void BM_Forward(benchmark::State& state) { run_forward(state, false); }
 void BM_ForwardBreakdown(benchmark::State& state) { run_forward(state, true); }
 
 // The FFN-in GEMM alone (tokens x h -> tokens x f) through the same kernel the encoder calls
-// (oneDNN, or OpenBLAS without it): the forward's roofline.
+// (an FP32 kernels::DenseWeight: oneDNN's sgemm, or OpenBLAS without oneDNN): the forward's
+// roofline.
 void BM_Sgemm(benchmark::State& state) {
   const int t = int(state.range(0) * state.range(1)), h = g_backbone->config.hidden, f = g_backbone->config.ffn;
   kernels::set_cpu_threads(int(state.range(2)));
   std::vector<float> a(size_t(t) * h, 0.5f), b(size_t(f) * h, 0.25f), c(size_t(t) * f);
+  const kernels::DenseWeight w = kernels::prepare_weight(kernels::GemmPrecision::F32, b.data(), f, h, kernels::WeightLayout::NK);
   for (auto _ : state) {
-    kernels::linear(kernels::Device::Cpu, a.data(), b.data(), nullptr, c.data(), t, f, h);
+    kernels::linear(kernels::Device::Cpu, a.data(), w, nullptr, c.data(), t);
     benchmark::DoNotOptimize(c.data());
   }
   set_gflops(state, 2.0 * t * h * f);

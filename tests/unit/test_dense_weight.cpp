@@ -1,9 +1,10 @@
-// The BF16 and INT8 GEMMs (kernels/dense_weight.h) against a double-precision reference over
+// The GEMMs of every precision (kernels/dense_weight.h) against a double-precision reference over
 // the shape grid of Kernels.LinearMatchesReferenceOverShapes, outputs poisoned first, with
 // tolerances derived from the rounding each precision does (not fitted to what it returns):
 //   INT8: x ~ sx (qx - zx) with |error| <= sx / 2 and w ~ sw qw with |error| <= sw / 2, so
 //         |y - ref| <= (sx / 2) ||w_j||_1 + (sw_j / 2) ||x_i||_1 (+ FP32 rounding, 1e-5 relative);
-//   BF16: each operand within 2^-9 relative, so |y - ref| <= (2^-8 + k 2^-23) sum_p |x_p w_p|.
+//   BF16: each operand within 2^-9 relative, so |y - ref| <= (2^-8 + k 2^-23) sum_p |x_p w_p|;
+//   FP32: only the sums' rounding, |y - ref| <= k 2^-23 sum_p |x_p w_p|.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,9 +53,10 @@ void check_against_reference(GemmPrecision p, const std::vector<float>& x, const
         const double xv = x[size_t(i) * k + c], wv = w[size_t(j) * k + c];
         ref += xv * wv, w1 += std::abs(wv), wmax = std::max(wmax, std::abs(wv)), abs_products += std::abs(xv * wv);
       }
-      const double bound = p == GemmPrecision::Int8
-                               ? sx / 2 * w1 + wmax / 127 / 2 * (x1 + k * sx / 2) + 1e-5 * (std::abs(ref) + abs_products)
-                               : (std::ldexp(1.0, -8) + k * std::ldexp(1.0, -23)) * abs_products + 1e-6 * std::abs(ref);
+      const double bound =
+          p == GemmPrecision::Int8 ? sx / 2 * w1 + wmax / 127 / 2 * (x1 + k * sx / 2) + 1e-5 * (std::abs(ref) + abs_products)
+          : p == GemmPrecision::BF16 ? (std::ldexp(1.0, -8) + k * std::ldexp(1.0, -23)) * abs_products + 1e-6 * std::abs(ref)
+                                     : (k + 2) * std::ldexp(1.0, -23) * (abs_products + std::abs(ref));
       const double got = y[size_t(i) * n + j];
       ASSERT_TRUE(std::isfinite(got)) << "unwritten element (" << i << ", " << j << ")";
       ASSERT_LE(std::abs(got - ref), bound) << gemm_precision_name(p) << " m=" << m << " n=" << n << " k=" << k
@@ -67,8 +69,8 @@ bool supported(GemmPrecision p) { return cpu_gemm_support(p).empty(); }
 
 }  // namespace
 
-TEST(DenseWeight, LowPrecisionGemmsMatchTheReferenceWithinTheirRounding) {
-  for (GemmPrecision p : {GemmPrecision::Int8, GemmPrecision::BF16}) {
+TEST(DenseWeight, EveryPrecisionMatchesTheReferenceWithinItsRounding) {
+  for (GemmPrecision p : {GemmPrecision::F32, GemmPrecision::Int8, GemmPrecision::BF16}) {
     if (!supported(p)) {
       std::cout << "[ skipped ] " << gemm_precision_name(p) << ": " << cpu_gemm_support(p) << "\n";
       continue;
@@ -78,6 +80,21 @@ TEST(DenseWeight, LowPrecisionGemmsMatchTheReferenceWithinTheirRounding) {
       for (WeightLayout layout : {WeightLayout::NK, WeightLayout::KN})
         check_against_reference(p, randn(size_t(m) * k, 1), randn(size_t(n) * k, 2, 0.05f), randn(size_t(n), 3), m, n,
                                 k, layout);
+  }
+}
+
+TEST(DenseWeight, EveryRowCountMatchesTheReference) {
+  // INT8 pads rows to buckets (of 16 up to 256) and splits them over threads in chunks of up to
+  // 64, BF16 runs chunks of 32: every row count up to past several chunks, at the attention
+  // output's shape (FP32, oneDNN's sgemm, for comparison).
+  std::vector<int> rows;
+  for (int m = 1; m <= 40; ++m) rows.push_back(m);
+  for (int m : {63, 64, 65, 100, 127, 128, 129, 130, 200, 255, 256, 257, 300}) rows.push_back(m);
+  for (GemmPrecision p : {GemmPrecision::F32, GemmPrecision::Int8, GemmPrecision::BF16}) {
+    if (!supported(p)) continue;
+    for (int m : rows)
+      check_against_reference(p, randn(size_t(m) * 384, uint32_t(m)), randn(size_t(384) * 384, 9, 0.05f),
+                              randn(384, 10), m, 384, 384, WeightLayout::KN);
   }
 }
 
@@ -116,6 +133,8 @@ TEST(DenseWeight, PreparedWeightsAreSmallerAndBadWeightsAreErrors) {
   const int n = 128, k = 384;  // multiples of oneDNN's blocks: its layout adds no padding
   const auto w = randn(size_t(n) * k, 4);
   EXPECT_EQ(prepare_weight(GemmPrecision::F32, w.data(), n, k, WeightLayout::NK).bytes(), size_t(n) * k * 4);
+  EXPECT_EQ(prepare_weight(GemmPrecision::F32, transpose(w, n, k).data(), n, k, WeightLayout::KN).bytes(),
+            size_t(n) * k * 4);
   if (supported(GemmPrecision::Int8)) {
     const DenseWeight q = prepare_weight(GemmPrecision::Int8, w.data(), n, k, WeightLayout::NK);
     EXPECT_EQ(q.bytes(), size_t(n) * k + size_t(n) * 8);  // int8 values + a scale and a sum per channel
@@ -144,7 +163,7 @@ TEST(DenseWeight, Bf16RoundsToNearestEven) {
 }
 
 TEST(DenseWeight, ConcurrentCallersGetTheSameResults) {
-  for (GemmPrecision p : {GemmPrecision::Int8, GemmPrecision::BF16}) {
+  for (GemmPrecision p : {GemmPrecision::F32, GemmPrecision::Int8, GemmPrecision::BF16}) {
     if (!supported(p)) continue;
     const int m = 33, n = 384, k = 384;
     const auto x = randn(size_t(m) * k, 6), w = randn(size_t(n) * k, 7, 0.05f), b = randn(size_t(n), 8);
