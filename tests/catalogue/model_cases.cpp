@@ -98,6 +98,37 @@ std::vector<BadInput> model_cases() {
                          R"({"embeddings.word_embeddings.weight":{"dtype":"I32","shape":[73,32],"data_offsets":[0,9344]}})", 9344);
        },
        "info {model}", "", {"embeddings.word_embeddings.weight", "dtype I32"}},
+      // Quantized files (offramp quantize): int8 tensors need one finite positive scale per row.
+      {"weights_int8_without_scales", Base::Tiny,
+       [](auto& m, auto&) {
+         raw_safetensors(m / "model.safetensors",
+                         R"({"embeddings.word_embeddings.weight":{"dtype":"I8","shape":[73,32],"data_offsets":[0,2336]}})", 2336);
+       },
+       "info {model}", "", {"embeddings.word_embeddings.weight", "no 'embeddings.word_embeddings.weight_scale'"}},
+      {"weights_int8_zero_scales", Base::Tiny,
+       [](auto& m, auto&) {
+         raw_safetensors(m / "model.safetensors",
+                         R"({"embeddings.word_embeddings.weight":{"dtype":"I8","shape":[73,32],"data_offsets":[0,2336]},)"
+                         R"("embeddings.word_embeddings.weight_scale":{"dtype":"F32","shape":[73],"data_offsets":[2336,2628]}})",
+                         2628);
+       },
+       "info {model}", "", {"weight_scale", "finite and positive"}},
+      {"weights_int8_scales_of_another_shape", Base::Tiny,
+       [](auto& m, auto&) {
+         raw_safetensors(m / "model.safetensors",
+                         R"({"embeddings.word_embeddings.weight":{"dtype":"I8","shape":[73,32],"data_offsets":[0,2336]},)"
+                         R"("embeddings.word_embeddings.weight_scale":{"dtype":"F32","shape":[32],"data_offsets":[2336,2464]}})",
+                         2464);
+       },
+       "info {model}", "", {"weight_scale", "expected F32 [73]"}},
+      {"weights_quantized_by_a_newer_version", Base::Tiny,
+       [](auto& m, auto&) {
+         raw_safetensors(m / "model.safetensors",
+                         R"({"__metadata__":{"offramp_weights":"int8","offramp_weights_version":"9"},)"
+                         R"("embeddings.word_embeddings.weight":{"dtype":"F32","shape":[73,32],"data_offsets":[0,9344]}})",
+                         9344);
+       },
+       "info {model}", "", {"model.safetensors", "version 9 is newer than this build"}},
       {"weights_wrong_shape", Base::Tiny,
        [](auto& m, auto&) { reshape_tensor(m / "model.safetensors", "encoder.layer.1.output.dense.weight", {32, 32}); },
        "info {model}", "", {"encoder.layer.1.output.dense.weight", "has shape [32, 32], expected [32, 64]"}},

@@ -37,6 +37,8 @@ std::string cpu_precisions() {
 }
 
 LoadOptions load_options(const DeviceFlags& flags, int threads) {
+  if (flags.precision == "int8" && flags.device == "cuda")
+    throw Error("--precision int8 with --device cuda: int8 runs on the CPU only; use --device cpu (or auto)");
   const bool gpu = kernels::gpu::device_count() > 0;
   if (flags.device == "cuda" && !gpu)
     throw Error("--device cuda: GPU " + gpu_availability() + "; use --device cpu or auto");
@@ -44,8 +46,6 @@ LoadOptions load_options(const DeviceFlags& flags, int threads) {
     throw Error("--precision fp16 runs on the GPU only (here: " +
                 (flags.device == "cpu" ? std::string("--device cpu") : "GPU " + gpu_availability()) +
                 "); the CPU runs fp32, bf16 or int8");
-  if (flags.precision == "int8" && flags.device == "cuda")
-    throw Error("--precision int8 runs on the CPU only; use --device cpu (or auto on a machine without a GPU)");
   LoadOptions o;
   // int8 is CPU only, so auto means the CPU there even where a GPU is present.
   o.device = flags.device == "cpu" || flags.precision == "int8" ? Device::Cpu
