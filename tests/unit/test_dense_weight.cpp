@@ -17,20 +17,14 @@
 #include "kernels/dense_weight.h"
 #include "kernels/device.h"
 #include "kernels/gemm.h"
+#include "tests/support/tensors.h"
 
 using namespace offramp::kernels;
 
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<float> poisoned(size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }
+using offramp::test::poisoned;
+using offramp::test::randn;
 
 // y = x w^T + b with x [m, k], w [n, k] ([n, k] = NK), in double, and the bound above per element.
 void check_against_reference(GemmPrecision p, const std::vector<float>& x, const std::vector<float>& w,

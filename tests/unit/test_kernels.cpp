@@ -17,21 +17,15 @@
 #include "kernels/exit_head.h"
 #include "kernels/device.h"
 #include "kernels/gemm.h"
+#include "tests/support/tensors.h"
 #include "kernels/layer_norm.h"
 
 using namespace offramp::kernels;
 
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<float> poisoned(size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }
+using offramp::test::poisoned;
+using offramp::test::randn;
 
 void expect_close(const std::vector<float>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
