@@ -128,20 +128,25 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
       throw Error("the CPU backend runs fp32, bf16 or int8; fp16 needs the GPU (Device::Cuda)");
     if (on_gpu && options.precision == Precision::Int8)
       throw Error("int8 runs on the CPU only (Device::Cpu); the GPU runs fp32, fp16 or bf16");
-    auto impl = std::make_shared<Impl>();
-    impl->model = engine::load_model_dir(model_dir);
-    // The CPU's precision: the one asked for, else the one the model file stores (bf16 only where
-    // the CPU runs it natively; its bf16 weights read as FP32 exactly otherwise).
+    // The CPU's precision: the one asked for (checked before the weights are read), else the one
+    // the model file stores (bf16 only where the CPU runs it natively; its bf16 weights read as
+    // FP32 exactly otherwise).
     kernels::GemmPrecision cpu_precision = options.precision == Precision::BF16   ? kernels::GemmPrecision::BF16
                                            : options.precision == Precision::Int8 ? kernels::GemmPrecision::Int8
                                                                                   : kernels::GemmPrecision::F32;
+    if (!on_gpu) {
+      const std::string why = kernels::cpu_gemm_support(cpu_precision);
+      if (!why.empty()) throw Error(why);
+    }
+    auto impl = std::make_shared<Impl>();
+    impl->model = engine::load_model_dir(model_dir);
     if (options.precision == Precision::Auto) {
       if (impl->model.stored == models::StoredPrecision::Int8) cpu_precision = kernels::GemmPrecision::Int8;
       if (impl->model.stored == models::StoredPrecision::BF16 &&
           kernels::cpu_gemm_support(kernels::GemmPrecision::BF16).empty())
         cpu_precision = kernels::GemmPrecision::BF16;
     }
-    if (!on_gpu) {
+    if (!on_gpu) {  // again for the stored precision (an int8 file in a build without oneDNN)
       const std::string why = kernels::cpu_gemm_support(cpu_precision);
       if (!why.empty()) throw Error(why);
     }

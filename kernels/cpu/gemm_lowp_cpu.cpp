@@ -14,7 +14,6 @@
 #include <mutex>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -41,12 +40,9 @@ dnnl::engine& cpu_engine() {
   return e;
 }
 
-// Rows are padded up to a bucket so a handful of primitives serve every batch shape: multiples
-// of 16 up to 256 rows, of 64 up to 1024, of 256 beyond (at most 1/16 of the rows wasted).
-int bucket_rows(int m) {
-  const int step = m <= 256 ? 16 : m <= 1024 ? 64 : 256;
-  return (m + step - 1) / step * step;
-}
+// INT8 chunks hold at most 64 rows, padded up to a multiple of 16: four primitives per shape
+// serve every batch.
+int bucket_rows(int m) { return (m + 15) / 16 * 16; }
 
 // One matmul primitive per (input type, n, k, bucket): src [M, k] plain, weights [k, n] in the
 // blocked layout oneDNN picks ("any": AMX or VNNI tiles on CPUs that have them), dst [M, n]
