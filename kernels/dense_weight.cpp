@@ -41,6 +41,33 @@ std::string cpu_gemm_support(GemmPrecision p) {
   return {};
 }
 
+void quantize_rows_int8(const float* w, size_t rows, size_t cols, int8_t* q, float* scale) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = w + r * cols;
+    float amax = 0;
+    for (size_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    check(std::isfinite(amax), "quantize", "a weight is NaN or infinite");
+    const float s = amax > 0 ? amax / 127.0f : 1.0f;
+    scale[r] = s;
+    for (size_t c = 0; c < cols; ++c)
+      q[r * cols + c] = static_cast<int8_t>(std::clamp(std::nearbyint(row[c] / s), -127.0f, 127.0f));
+  }
+}
+
+std::string cpu_gemm_description(GemmPrecision p) {
+  if (const std::string why = cpu_gemm_support(p); !why.empty()) return "unavailable: " + why;
+  const std::string amx = cpu_has_amx() ? " and AMX" : "";
+  switch (p) {
+    case GemmPrecision::F32: return "FP32 GEMMs (oneDNN sgemm)";
+    case GemmPrecision::BF16: return "bf16 GEMMs with AVX-512 BF16" + amx + ", FP32 accumulation; the other ops FP32";
+    case GemmPrecision::Int8:
+      return cpu_has_vnni() ? "int8 GEMMs with VNNI" + amx + ": u8 activations (0..255) x s8 weights, exact int32 sums"
+                            : "int8 GEMMs without VNNI: activations held to 7 bits (0..127) so oneDNN's int16 pair "
+                              "sums cannot saturate; a little less accurate than with VNNI";
+  }
+  return {};
+}
+
 DenseWeight prepare_weight(GemmPrecision p, const float* w, int n, int k, WeightLayout layout) {
   check(w != nullptr && n > 0 && k > 0, "prepare_weight", "bad shape or null weight");
   DenseWeight d;
@@ -63,23 +90,20 @@ DenseWeight prepare_weight(GemmPrecision p, const float* w, int n, int k, Weight
     d.bf16 = cpu::pack_bf16_weights(plain.data(), n, k);
     return d;
   }
-  // Int8: per output channel j, scale = max |W[j, :]| / 127, q = round(W / scale).
-  std::vector<int8_t> plain(nk);  // [k, n]
-  d.scale.assign(static_cast<size_t>(n), 1.0f), d.q_sum.assign(static_cast<size_t>(n), 0);
-  for (int j = 0; j < n; ++j) {
-    float amax = 0;
-    for (int c = 0; c < k; ++c) amax = std::max(amax, std::fabs(at(j, c)));
-    check(std::isfinite(amax), "prepare_weight", "a weight is NaN or infinite");
-    const float sc = amax > 0 ? amax / 127.0f : 1.0f;
-    d.scale[static_cast<size_t>(j)] = sc;
-    int32_t sum = 0;
+  // Int8, per output channel (a row of W [n, k]).
+  std::vector<float> rows(nk);  // W as [n, k]
+  for (int j = 0; j < n; ++j)
+    for (int c = 0; c < k; ++c) rows[static_cast<size_t>(j) * k + c] = at(j, c);
+  std::vector<int8_t> q(nk);  // [n, k]
+  d.scale.resize(static_cast<size_t>(n)), d.q_sum.assign(static_cast<size_t>(n), 0);
+  quantize_rows_int8(rows.data(), static_cast<size_t>(n), static_cast<size_t>(k), q.data(), d.scale.data());
+  std::vector<int8_t> plain(nk);  // [k, n], what pack takes
+  for (int j = 0; j < n; ++j)
     for (int c = 0; c < k; ++c) {
-      const auto v = static_cast<int8_t>(std::clamp(std::nearbyint(at(j, c) / sc), -127.0f, 127.0f));
+      const int8_t v = q[static_cast<size_t>(j) * k + c];
       plain[static_cast<size_t>(c) * n + j] = v;
-      sum += v;
+      d.q_sum[static_cast<size_t>(j)] += v;
     }
-    d.q_sum[static_cast<size_t>(j)] = sum;
-  }
   d.q = cpu::pack_int8_weights(plain.data(), n, k);
   return d;
 }

@@ -51,6 +51,15 @@ bool cpu_has_vnni();
 int int8_activation_levels();
 // True when oneDNN runs the int8 / bf16 matmuls on AMX tiles (Sapphire Rapids and later).
 bool cpu_has_amx();
+// How `p` runs on this CPU, in words, for `offramp info` and ModelInfo::precision_note (int8:
+// with VNNI and AMX, or the 7-bit fallback); or why it cannot (cpu_gemm_support's reason).
+std::string cpu_gemm_description(GemmPrecision p);
+
+// The one int8 quantizer of weights (per output channel), word embeddings (per token) and
+// `offramp quantize`'s files, so all three agree: for each row r of w [rows, cols],
+// scale[r] = max |w[r, :]| / 127 (1 for a zero row) and q[r, :] = round(w[r, :] / scale[r]) in
+// [-127, 127]. q: [rows, cols]; scale: [rows]. A NaN or infinite weight is a KernelError.
+void quantize_rows_int8(const float* w, size_t rows, size_t cols, int8_t* q, float* scale);
 
 // x: [m, k] -> y: [m, n] (overwritten); bias [n] or null. Thread-safe: per-call scratch is
 // per calling thread.

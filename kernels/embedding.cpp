@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/dense_weight.h"
 
 namespace offramp::kernels {
 
@@ -41,15 +42,7 @@ WordTable quantize_word_table(const float* word, int vocab, int h) {
   WordTable w;
   w.vocab = vocab, w.h = h;
   w.q.resize(static_cast<size_t>(vocab) * h), w.scale.resize(static_cast<size_t>(vocab));
-  for (int r = 0; r < vocab; ++r) {
-    const float* row = word + static_cast<size_t>(r) * h;
-    float amax = 0;
-    for (int c = 0; c < h; ++c) amax = std::max(amax, std::fabs(row[c]));
-    const float sc = amax > 0 ? amax / 127.0f : 1.0f;
-    w.scale[static_cast<size_t>(r)] = sc;
-    for (int c = 0; c < h; ++c)
-      w.q[static_cast<size_t>(r) * h + c] = static_cast<int8_t>(std::clamp(std::nearbyint(row[c] / sc), -127.0f, 127.0f));
-  }
+  quantize_rows_int8(word, static_cast<size_t>(vocab), static_cast<size_t>(h), w.q.data(), w.scale.data());
   return w;
 }
 

@@ -1,10 +1,9 @@
 #include "models/quantized_file.h"
 
-#include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <set>
 
+#include "kernels/dense_weight.h"
 #include "models/family.h"
 #include "models/model_error.h"
 
@@ -45,13 +44,14 @@ size_t write_quantized(const SafetensorsFile& src, const BertConfig& c, StoredPr
     if (t.role == T::Word || t.role == T::QueryW || t.role == T::KeyW || t.role == T::ValueW ||
         t.role == T::AttnOutW || t.role == T::FfnInW || t.role == T::FfnOutW)
       matrices.insert(prefix + t.name);
+  std::set<std::string> scales;  // of the source's int8 tensors: read with them, rewritten with them
+  for (const auto& [name, info] : src.tensors())
+    if (info.dtype == DType::I8) scales.insert(name + "_scale");
   std::vector<NamedTensor> out;
   for (const auto& [name, info] : src.tensors()) {
-    if (info.dtype != DType::F32 && info.dtype != DType::F16 && info.dtype != DType::BF16 && info.dtype != DType::I8)
-      continue;
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, "_scale") == 0 && src.has(name.substr(0, name.size() - 6)) &&
-        src.tensors().at(name.substr(0, name.size() - 6)).dtype == DType::I8)
-      continue;  // an int8 tensor's scales: rewritten with it
+    const bool floating =
+        info.dtype == DType::F32 || info.dtype == DType::F16 || info.dtype == DType::BF16 || info.dtype == DType::I8;
+    if (!floating || scales.count(name)) continue;
     NamedTensor t{name, info.shape, src.read_f32(name, info.shape)};
     if (!matrices.count(name) || info.shape.size() != 2) {
       out.push_back(std::move(t));
@@ -62,17 +62,12 @@ size_t write_quantized(const SafetensorsFile& src, const BertConfig& c, StoredPr
       out.push_back(std::move(t));
       continue;
     }
-    // Int8, per row: q = round(w / s), s = max |w[r, :]| / 127 (1 for a zero row).
+    // Int8, per row, by the quantizer the CPU's int8 path uses at load.
     const auto rows = static_cast<size_t>(info.shape[0]), cols = static_cast<size_t>(info.shape[1]);
     NamedTensor scale{name + "_scale", {info.shape[0]}, std::vector<float>(rows), DType::F32};
-    for (size_t r = 0; r < rows; ++r) {
-      float* row = t.values.data() + r * cols;
-      float amax = 0;
-      for (size_t k = 0; k < cols; ++k) amax = std::max(amax, std::fabs(row[k]));
-      const float s = amax > 0 ? amax / 127.0f : 1.0f;
-      scale.values[r] = s;
-      for (size_t k = 0; k < cols; ++k) row[k] = std::clamp(std::nearbyint(row[k] / s), -127.0f, 127.0f);
-    }
+    std::vector<int8_t> q(t.values.size());
+    kernels::quantize_rows_int8(t.values.data(), rows, cols, q.data(), scale.values.data());
+    t.values.assign(q.begin(), q.end());
     t.dtype = DType::I8;
     out.push_back(std::move(t));
     out.push_back(std::move(scale));

@@ -146,7 +146,7 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
           kernels::cpu_gemm_support(kernels::GemmPrecision::BF16).empty())
         cpu_precision = kernels::GemmPrecision::BF16;
     }
-    if (!on_gpu) {  // again for the stored precision (an int8 file in a build without oneDNN)
+    if (!on_gpu && options.precision == Precision::Auto) {  // the stored precision (an int8 file, no oneDNN)
       const std::string why = kernels::cpu_gemm_support(cpu_precision);
       if (!why.empty()) throw Error(why);
     }
@@ -182,16 +182,8 @@ Classifier Classifier::load(const std::string& model_dir, const LoadOptions& opt
       impl->info.device_name = "cpu";
       impl->info.precision = kernels::gemm_precision_name(cpu_precision);
       impl->info.weight_bytes = cpu_weight_bytes(impl->model);
-      if (cpu_precision == kernels::GemmPrecision::Int8)
-        impl->info.precision_note =
-            kernels::cpu_has_vnni()
-                ? std::string("int8 GEMMs with VNNI") + (kernels::cpu_has_amx() ? " and AMX" : "") +
-                      ": u8 activations (0..255) x s8 weights, exact int32 accumulation"
-                : "int8 GEMMs without VNNI: activations quantized to 7 bits (0..127) so oneDNN's int16 "
-                  "pair sums cannot saturate; a little less accurate than with VNNI";
-      else if (cpu_precision == kernels::GemmPrecision::BF16)
-        impl->info.precision_note = std::string("bf16 GEMMs (AVX-512 BF16") + (kernels::cpu_has_amx() ? ", AMX" : "") +
-                                    "), FP32 accumulation; the other ops FP32";
+      if (cpu_precision != kernels::GemmPrecision::F32)
+        impl->info.precision_note = kernels::cpu_gemm_description(cpu_precision);
     }
     return Classifier(std::move(impl));
   });

@@ -53,27 +53,41 @@ struct Gemm {
   dnnl::matmul prim;
 };
 
+std::unique_ptr<Gemm> make_gemm(dt src_type, int n, int k, int rows) {
+  const bool int8 = src_type == dt::u8;
+  const dnnl::memory::desc src({rows, k}, src_type, tag::ab), wei({k, n}, int8 ? dt::s8 : dt::bf16, tag::any),
+      dst({rows, n}, int8 ? dt::s32 : dt::f32, tag::ab);
+  // A user scratchpad: the library's is shared between calls and not safe for concurrent ones.
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
+  return std::make_unique<Gemm>(Gemm{pd, dnnl::matmul(pd)});
+}
+
+// Weights are packed once, in the layout of the 16-row primitive; a primitive for another row
+// count is checked to take that same layout when it is built (never on the call path).
+constexpr int kPackRows = 16;
+
 const Gemm& gemm_for(dt src_type, int n, int k, int rows) {
   static std::mutex mu;
   static std::map<std::tuple<dt, int, int, int>, std::unique_ptr<Gemm>> cache;
   const std::lock_guard<std::mutex> lock(mu);
   auto& slot = cache[{src_type, n, k, rows}];
   if (!slot) {
-    const bool int8 = src_type == dt::u8;
-    const dnnl::memory::desc src({rows, k}, src_type, tag::ab), wei({k, n}, int8 ? dt::s8 : dt::bf16, tag::any),
-        dst({rows, n}, int8 ? dt::s32 : dt::f32, tag::ab);
-    // A user scratchpad: the library's is shared between calls and not safe for concurrent ones.
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, cpu_engine());
-    slot = std::make_unique<Gemm>(Gemm{pd, dnnl::matmul(pd)});
+    auto& packing = cache[{src_type, n, k, kPackRows}];
+    if (!packing) packing = make_gemm(src_type, n, k, kPackRows);
+    auto g = rows == kPackRows ? nullptr : make_gemm(src_type, n, k, rows);
+    check(!g || g->pd.weights_desc() == packing->pd.weights_desc(), "linear",
+          "oneDNN wants another weight layout for " + std::to_string(rows) + " rows (internal error)");
+    if (g) slot = std::move(g);
   }
   return *slot;
 }
 
-// The blocked weight layout for (type, n, k): the same for every row count (checked when a
-// new bucket's primitive is built, in run_gemm).
-dnnl::memory::desc packed_desc(dt src_type, int n, int k) { return gemm_for(src_type, n, k, 16).pd.weights_desc(); }
+// The blocked weight layout for (type, n, k): the same for every row count (gemm_for checks).
+dnnl::memory::desc packed_desc(dt src_type, int n, int k) {
+  return gemm_for(src_type, n, k, kPackRows).pd.weights_desc();
+}
 
 // plain [k, n] -> the blocked layout, by a oneDNN reorder.
 template <typename T>
@@ -92,8 +106,6 @@ std::vector<T> pack(dt src_type, dt wei_type, const T* plain, int n, int k) {
 void run_gemm(dt src_type, const void* src, const void* packed, void* dst, int rows, int n, int k) {
   const Gemm& g = gemm_for(src_type, n, k, rows);
   const bool int8 = src_type == dt::u8;
-  check(g.pd.weights_desc() == packed_desc(src_type, n, k), "linear",
-        "oneDNN wants another weight layout for " + std::to_string(rows) + " rows (internal error)");
   dnnl::engine& e = cpu_engine();
   thread_local dnnl::stream stream(cpu_engine());
   // const_cast: oneDNN's memory objects take void*; a matmul never writes its inputs.

@@ -35,10 +35,11 @@ Run add_quantize(CLI::App& app) {
              "tensors\nand files (positions, biases, LayerNorms, exit heads, tokenizer, offramp.json) stay as they are.");
   return [a] {
     const fs::path src(a->model), dst(a->out);
-    // Loading it first checks the whole model, and that it is one this build runs.
-    (void)Classifier::load(a->model, {.device = Device::Cpu});
     if (fs::exists(dst) && (!fs::is_directory(dst) || !fs::is_empty(dst)))
       throw Error(a->out + ": exists and is not an empty directory; choose another --out");
+    // Loading it first checks the whole model, and that it is one this build runs, so its errors
+    // name MODEL's files rather than the copy's.
+    (void)Classifier::load(a->model, {.device = Device::Cpu});
     const auto cfg = models::load_bert_config((src / "config.json").string());
     const auto weights = models::SafetensorsFile::open((src / "model.safetensors").string());
     const auto precision = a->precision == "int8" ? models::StoredPrecision::Int8 : models::StoredPrecision::BF16;
@@ -53,21 +54,21 @@ Run add_quantize(CLI::App& app) {
         else if (e.is_directory() && e.path().filename() != "calibration")  // calibration: FP32's measurements
           fs::copy(e.path(), tmp / e.path().filename(), fs::copy_options::recursive);
       const size_t bytes = models::write_quantized(weights, cfg, precision, (tmp / "model.safetensors").string());
+      // The copy must load (at its stored precision) before it takes --out's name.
+      const auto q = Classifier::load(tmp.string(), {.device = Device::Cpu});
       if (fs::exists(dst)) fs::remove(dst);
       fs::rename(tmp, dst);
       const auto before = fs::file_size(src / "model.safetensors");
       std::cout << std::fixed << std::setprecision(1) << "wrote " << a->out << ": model.safetensors " << before / 1e6
                 << " MB -> " << bytes / 1e6 << " MB (" << std::setprecision(2) << static_cast<double>(bytes) / before
-                << "x), " << a->precision << "\n";
+                << "x), " << a->precision << "\nloads as " << q.info().precision
+                << " on the CPU; calibrate it under that precision with `offramp calibrate " << a->out
+                << " DEV.tsv --write`\n";
     } catch (...) {
       std::error_code ec;
       fs::remove_all(tmp, ec);
       throw;
     }
-    // Prove the copy loads.
-    const auto q = Classifier::load(a->out, {.device = Device::Cpu});
-    std::cout << "loads as " << q.info().precision << " on the CPU; calibrate it under that precision with "
-              << "`offramp calibrate " << a->out << " DEV.tsv --write`\n";
     return 0;
   };
 }

@@ -25,15 +25,8 @@ std::string gpu_availability() {
 
 std::string cpu_precisions() {
   using kernels::GemmPrecision;
-  std::string out = "fp32";
-  const std::string bf16 = kernels::cpu_gemm_support(GemmPrecision::BF16);
-  const std::string amx = kernels::cpu_has_amx() ? ", AMX" : "";
-  out += bf16.empty() ? "; bf16 (AVX-512 BF16" + amx + ")" : "; bf16 unavailable: " + bf16;
-  const std::string int8 = kernels::cpu_gemm_support(GemmPrecision::Int8);
-  if (!int8.empty()) return out + "; int8 unavailable: " + int8;
-  return out + (kernels::cpu_has_vnni() ? "; int8 (VNNI" + amx + ": u8 activations x s8 weights, exact int32 sums)"
-                                        : "; int8 without VNNI (activations held to 7 bits so int16 pair sums "
-                                          "cannot saturate)");
+  return "fp32; bf16: " + kernels::cpu_gemm_description(GemmPrecision::BF16) +
+         "; int8: " + kernels::cpu_gemm_description(GemmPrecision::Int8);
 }
 
 LoadOptions load_options(const DeviceFlags& flags, int threads) {
