@@ -5,10 +5,8 @@
 #endif
 #include <cmath>
 
+#include "engine/src/classifier_impl.h"
 #include "engine/src/encoder.h"
-#include "engine/src/gpu_model.h"
-#include "engine/src/model_dir.h"
-#include "engine/src/scheduler.h"
 #include "kernels/dense_weight.h"
 #include "kernels/device.h"
 #include "kernels/gpu.h"
@@ -17,33 +15,7 @@
 
 namespace offramp {
 
-struct Classifier::Impl {
-  engine::ModelDir model;
-  kernels::Device device = kernels::Device::Cpu;
-  std::unique_ptr<engine::GpuModel> gpu;  // set when the model runs on the GPU
-  ModelInfo info;
-
-  std::vector<engine::SequenceResult> run(const std::vector<std::vector<int32_t>>& ids,
-                                          const engine::BatchOptions& options) const {
-    return gpu ? gpu->run(ids, options) : engine::run_batch(model, device, ids, options);
-  }
-};
-
 namespace {
-
-// Runs `f`, turning every internal exception into offramp::Error (same message).
-template <typename F>
-auto guarded(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Error("out of memory (try a smaller batch or max_batch_tokens)");
-  } catch (const std::exception& e) {
-    throw Error(e.what());
-  }
-}
 
 // What the CPU backend keeps resident for the weights: the prepared GEMM weights and word table
 // (engine::CpuWeights) plus every FP32 tensor still held (positions, biases, LayerNorms, heads).
@@ -112,7 +84,7 @@ Classifier& Classifier::operator=(Classifier&&) noexcept = default;
 Classifier::~Classifier() = default;
 
 Classifier Classifier::load(const std::string& model_dir, const LoadOptions& options) {
-  return guarded([&] {
+  return engine::guarded([&] {
     const int gpus = kernels::gpu::device_count();
     if (options.device == Device::Cuda && gpus == 0)
       throw Error(kernels::cuda_compiled()
@@ -200,14 +172,14 @@ int tokenize_limit(const Classifier::Impl& impl, int max_length) {
 }  // namespace
 
 std::vector<int> Classifier::tokenize(std::string_view text, int max_length) const {
-  return guarded([&] {
+  return engine::guarded([&] {
     const auto ids = impl_->model.tokenizer->encode(text, tokenize_limit(*impl_, max_length));
     return std::vector<int>(ids.begin(), ids.end());
   });
 }
 
 std::optional<size_t> Classifier::decided_prefix(std::string_view partial, int max_length) const {
-  return guarded([&] {
+  return engine::guarded([&] {
     return impl_->model.tokenizer->decided_prefix(partial, tokenize_limit(*impl_, max_length));
   });
 }
@@ -218,12 +190,7 @@ Result Classifier::classify(std::string_view text, const ClassifyOptions& option
   return classify(std::vector<std::string>{std::string(text)}, options).front();
 }
 
-namespace {
-
-struct Prepared {
-  engine::BatchOptions batch;
-  std::vector<std::vector<int32_t>> ids;
-};
+namespace engine {
 
 // Checks the options against the model and tokenizes every text.
 Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& texts, const ClassifyOptions& options) {
@@ -276,12 +243,29 @@ Prepared prepare(const Classifier::Impl& impl, const std::vector<std::string>& t
   return p;
 }
 
-}  // namespace
+Result to_result(const Classifier::Impl& impl, const SequenceResult& seq, int num_tokens) {
+  const auto& m = impl.model;
+  Result r;
+  r.label_index = seq.label;
+  r.label = m.offramp.labels[static_cast<size_t>(seq.label)];
+  r.confidence = seq.confidence;
+  r.probabilities = seq.probabilities;
+  r.logits = seq.logits;
+  r.exit_layer = seq.exit_layer;
+  r.num_tokens = num_tokens;
+  r.flops = seq.flops;
+  const auto& last = m.offramp.exits.back();
+  r.full_depth_flops = models::full_depth_flops(
+      models::flops_shape(m.config, static_cast<int>(m.offramp.labels.size())), num_tokens, last.layer, last.pooling);
+  return r;
+}
+
+}  // namespace engine
 
 std::vector<ExitTrace> Classifier::trace_exits(const std::vector<std::string>& texts,
                                                const ClassifyOptions& options) const {
-  return guarded([&] {
-    Prepared p = prepare(*impl_, texts, options);
+  return engine::guarded([&] {
+    engine::Prepared p = engine::prepare(*impl_, texts, options);
     p.batch.record_heads = true;  // every head, whatever the policy
     const auto seq = impl_->run(p.ids, p.batch);
     const size_t labels = impl_->model.offramp.labels.size();
@@ -298,27 +282,13 @@ std::vector<ExitTrace> Classifier::trace_exits(const std::vector<std::string>& t
 
 std::vector<Result> Classifier::classify(const std::vector<std::string>& texts,
                                          const ClassifyOptions& options) const {
-  return guarded([&] {
-    const auto& m = impl_->model;
-    const Prepared p = prepare(*impl_, texts, options);
-    const auto& ids = p.ids;
-    const auto seq = impl_->run(ids, p.batch);
-    std::vector<Result> out(seq.size());
-    for (size_t i = 0; i < seq.size(); ++i) {
-      Result& r = out[i];
-      r.label_index = seq[i].label;
-      r.label = m.offramp.labels[static_cast<size_t>(seq[i].label)];
-      r.confidence = seq[i].confidence;
-      r.probabilities = seq[i].probabilities;
-      r.logits = seq[i].logits;
-      r.exit_layer = seq[i].exit_layer;
-      r.num_tokens = static_cast<int>(ids[i].size());
-      r.flops = seq[i].flops;
-      const auto& last = m.offramp.exits.back();
-      r.full_depth_flops = models::full_depth_flops(
-          models::flops_shape(m.config, static_cast<int>(m.offramp.labels.size())), r.num_tokens, last.layer,
-          last.pooling);
-    }
+  return engine::guarded([&] {
+    const engine::Prepared p = engine::prepare(*impl_, texts, options);
+    const auto seq = impl_->run(p.ids, p.batch);
+    std::vector<Result> out;
+    out.reserve(seq.size());
+    for (size_t i = 0; i < seq.size(); ++i)
+      out.push_back(engine::to_result(*impl_, seq[i], static_cast<int>(p.ids[i].size())));
     return out;
   });
 }

@@ -134,6 +134,8 @@ struct ModelInfo {
                                // (GPU: 0; the weights live on the device)
 };
 
+class Batcher;  // offramp/batcher.h
+
 class Classifier {
  public:
   // Loads a model directory. Throws Error naming the file, field or tensor at fault.
@@ -168,6 +170,7 @@ class Classifier {
   struct Impl;  // private (engine/src); keeps CUDA, Eigen and tokenizer headers out of here
 
  private:
+  friend class Batcher;  // runs batches of its own on the same model
   explicit Classifier(std::shared_ptr<const Impl> impl);
   std::shared_ptr<const Impl> impl_;
 };
