@@ -18,5 +18,6 @@ Run add_validate(CLI::App& app);
 Run add_report(CLI::App& app);
 Run add_plot(CLI::App& app);
 Run add_quantize(CLI::App& app);
+Run add_serve(CLI::App& app);
 
 }  // namespace offramp::cli

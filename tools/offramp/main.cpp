@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   add("plot", "Draw accuracy vs FLOPs and vs measured time from an offramp-bench JSON output", offramp::cli::add_plot);
   add("quantize", "Write a copy of a model with its weights stored in int8 or bf16 (4x / 2x smaller)",
       offramp::cli::add_quantize);
+  add("serve", "Serve models over the Open Inference Protocol (KServe v2, HTTP), each input answered as it exits",
+      offramp::cli::add_serve);
   add("tokenize", "Print the token ids (and pieces) the model sees for each input line", offramp::cli::add_tokenize);
   // CLI11 would say only "A subcommand is required" for a misspelt command.
   if (argc > 1 && argv[1][0] != '-') {
