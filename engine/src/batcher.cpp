@@ -112,6 +112,8 @@ struct Batcher::Impl {
   void step(Running& b, std::vector<Ready>& ready) const;
   Ready answer(const Running& b, size_t slot, Clock::time_point now) const;
   static void fail(Running& b, const std::string& why, std::vector<Ready>& ready);
+  // Hands the answers of running inputs to their callbacks (outside the lock).
+  void settle(std::vector<Ready>& ready);
 };
 
 void Batcher::Impl::expire(Clock::time_point now, std::vector<Ready>& ready) {
@@ -267,23 +269,28 @@ void Batcher::Impl::work() {
         running.push_back(std::move(b));
       }
     }
+    settle(ready);
+    // Each batch's answers go out right after its own segment, not after every batch's: an
+    // input that left at layer 1 does not wait for the deeper batches' layers of this round.
     for (auto& b : running) {
       try {
         step(*b, ready);
       } catch (const std::exception& e) {
         fail(*b, std::string("the engine failed: ") + e.what(), ready);
       }
+      settle(ready);
     }
-    size_t answered = 0;
-    for (const Ready& r : ready) answered += r.outcome.failure != Failure::TimedOut;
     running.erase(std::remove_if(running.begin(), running.end(), [](const auto& b) { return !b->busy(); }),
                   running.end());
-    {
-      const std::lock_guard<std::mutex> lock(mu);
-      running_inputs -= answered;
-    }
-    deliver(ready);
   }
+}
+
+void Batcher::Impl::settle(std::vector<Ready>& ready) {
+  {
+    const std::lock_guard<std::mutex> lock(mu);
+    for (const Ready& r : ready) running_inputs -= r.outcome.failure != Failure::TimedOut;
+  }
+  deliver(ready);
 }
 
 Batcher::Batcher(const Classifier& classifier, BatcherOptions options) {
