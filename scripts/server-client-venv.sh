@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A virtual environment with the Python client the server tests use (tritonclient's HTTP client,
+# A virtual environment with the Python client the server tests use (tritonclient's HTTP and gRPC clients,
 # pinned in tests/server/requirements.txt), cached in .cache/server-venv. Prints its python.
 # Usage: scripts/server-client-venv.sh
 set -euo pipefail

@@ -2,8 +2,11 @@
 // that drains them. HTTP from cpp-httplib (Debian's libcpp-httplib-dev): small, a
 // thread pool, keep-alive, a body-size limit, and nothing else to pull in.
 #include <httplib.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -129,6 +132,52 @@ class Front {
   httplib::Server http_;
 };
 
+// Starts offramp-grpc-front on `grpc_port`, forwarding to 127.0.0.1:http_port; returns its pid
+// once it listens, and the port it took (through `grpc_port`). Throws Error if it cannot.
+pid_t start_grpc_front(const ServerOptions& o, int http_port, int& grpc_port) {
+  if (o.grpc_front.empty() || access(o.grpc_front.c_str(), X_OK) != 0)
+    throw Error("--grpc-port needs offramp-grpc-front beside offramp, and this build has none (" +
+                (o.grpc_front.empty() ? std::string("not set") : o.grpc_front) +
+                "): install libgrpc++-dev and protobuf-compiler-grpc, then rebuild");
+  int out[2];
+  if (pipe(out) != 0) throw Error("cannot start the gRPC front: pipe failed");
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_adddup2(&files, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&files, out[0]);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  const std::string port = std::to_string(grpc_port), http = std::to_string(http_port);
+  const char* argv[] = {o.grpc_front.c_str(), "--port", port.c_str(), "--http-port", http.c_str(),
+                        "--host", o.host.c_str(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, o.grpc_front.c_str(), &files, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attr);
+  close(out[1]);
+  if (rc != 0) {
+    close(out[0]);
+    throw Error("cannot start " + o.grpc_front);
+  }
+  // It prints "port N" once it listens; anything else (it exited: the port is taken) is an error.
+  std::string line;
+  pollfd p{out[0], POLLIN, 0};
+  char c = 0;
+  while (poll(&p, 1, 30000) == 1 && read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  close(out[0]);
+  if (line.rfind("port ", 0) != 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    throw Error("the gRPC front could not listen on " + o.host + ":" + std::to_string(grpc_port) + " (in use?)");
+  }
+  grpc_port = std::stoi(line.substr(5));
+  return pid;
+}
+
 }  // namespace
 
 int serve(const std::vector<ServedModel>& models, const ServerOptions& options, std::ostream& log) {
@@ -166,6 +215,13 @@ int serve(const std::vector<ServedModel>& models, const ServerOptions& options, 
                 " (in use, or not an address of this machine?)");
   log << "offramp serve: listening on http://" << options.host << ":" << port << " (KServe v2; metrics at /metrics)"
       << std::endl;
+  pid_t grpc_pid = 0;
+  if (options.grpc_port >= 0) {
+    int grpc_port = options.grpc_port;
+    grpc_pid = start_grpc_front(options, port, grpc_port);
+    log << "offramp serve: gRPC on " << options.host << ":" << grpc_port
+        << " (inference.GRPCInferenceService, offramp-grpc-front pid " << grpc_pid << ")" << std::endl;
+  }
 
   std::thread signals([&] {
     int sig = 0;
@@ -173,6 +229,10 @@ int serve(const std::vector<ServedModel>& models, const ServerOptions& options, 
     front.draining = true;
     log << "offramp serve: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
         << ": no new connections; answering the requests in flight" << std::endl;
+    if (grpc_pid > 0) {  // its calls in flight go through the HTTP front: it drains first
+      kill(grpc_pid, SIGTERM);
+      waitpid(grpc_pid, nullptr, 0);
+    }
     front.http().stop();
   });
   const bool listened = front.http().listen_after_bind();

@@ -7,7 +7,7 @@
 // or path, 413 body over --max-request-bytes, 503 queue full or draining, 504 a request's
 // timeout passed while it was queued, 500 the engine failed.
 // SIGTERM or SIGINT: /v2/health/ready turns 503, the listening socket closes, requests in
-// flight are answered, and serve() returns 0.
+// flight are answered, and serve() returns 0. With a gRPC port, the gRPC front drains first.
 #pragma once
 
 #include <chrono>
@@ -36,6 +36,11 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{0};
   size_t max_request_bytes = 8u << 20;  // larger bodies get 413
   int http_threads = 64;                // connections served at once (each waits for its answers)
+  // gRPC (inference.GRPCInferenceService) on this port, -1: none, 0: any free port. Served by
+  // `grpc_front` (offramp-grpc-front, server/grpc), a process of its own that forwards to the
+  // HTTP front: Debian's gRPC and libsentencepiece cannot share a process.
+  int grpc_port = -1;
+  std::string grpc_front;
 };
 
 // Loads the models, serves until SIGTERM / SIGINT, drains, and returns 0. Progress and the

@@ -16,8 +16,11 @@ import threading
 import time
 import unittest
 
+import grpc
 import numpy as np
+import tritonclient.grpc as triton_grpc
 import tritonclient.http as triton
+from tritonclient.grpc import service_pb2, service_pb2_grpc
 from tritonclient.utils import InferenceServerException
 
 OFFRAMP, MODEL_DIR, TEXTS_TSV = sys.argv[1:4]
@@ -33,6 +36,14 @@ def start_server(*flags):
     for line in proc.stderr:
         log.append(line)
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if m and "--grpc-port" in flags:
+            grpc_line = proc.stderr.readline()
+            log.append(grpc_line)
+            g = re.search(r"gRPC on 127\.0\.0\.1:(\d+)", grpc_line)
+            if not g:
+                proc.kill()
+                raise RuntimeError("the gRPC front did not start:\n" + "".join(log))
+            proc.grpc_port = int(g.group(1))
         if m:
             # Keep draining stderr so the server never blocks on a full pipe.
             proc.reader = threading.Thread(target=lambda: [log.append(l) for l in proc.stderr], daemon=True)
@@ -199,6 +210,71 @@ class Server(unittest.TestCase):
         for name in ("offramp_inference_queue_duration_us_count", "offramp_batch_size_count", "offramp_inputs_running"):
             self.assertIn(name, after.decode())
         self.assertRegex(after.decode(), r'offramp_exit_layer_total\{layer="1",model="foods"\} [1-9]')
+
+
+class Grpc(unittest.TestCase):
+    """The same protocol over gRPC (offramp-grpc-front, its own process): tritonclient's gRPC
+    client gets the library's answers, and errors come back as gRPC codes."""
+
+    def test_triton_grpc_client_gets_the_librarys_answers(self):
+        texts = read_texts(24)
+        want = library_results(texts)
+        proc, port = start_server("--grpc-port", "0")
+        try:
+            c = triton_grpc.InferenceServerClient(f"127.0.0.1:{proc.grpc_port}")
+            self.assertTrue(c.is_server_live())
+            self.assertTrue(c.is_server_ready())
+            self.assertTrue(c.is_model_ready(MODEL))
+            meta = c.get_model_metadata(MODEL)
+            self.assertEqual([o.name for o in meta.outputs], ["label", "probabilities", "exit_layer", "flops"])
+            self.assertEqual(list(meta.outputs[1].shape), [-1, 2])
+            inp = triton_grpc.InferInput("text", [len(texts)], "BYTES")
+            inp.set_data_from_numpy(np.array(texts, dtype=object))
+            r = c.infer(MODEL, [inp], request_id="g1")
+            self.assertEqual(r.get_response().id, "g1")
+            self.assertEqual([x.decode() for x in r.as_numpy("label")], [w["label"] for w in want])
+            self.assertEqual(list(r.as_numpy("exit_layer")), [w["exit_layer"] for w in want])
+            self.assertEqual(list(r.as_numpy("flops")), [w["flops"] for w in want])
+            np.testing.assert_allclose(r.as_numpy("probabilities").max(axis=1), [w["confidence"] for w in want], atol=1e-5)
+            r = c.infer(MODEL, [inp], outputs=[triton_grpc.InferRequestedOutput("exit_layer")], parameters={"full_depth": True})
+            self.assertEqual(set(r.as_numpy("exit_layer")), {6})
+            self.assertIsNone(r.as_numpy("label"))
+            # Typed contents instead of raw bytes (what other KServe clients send).
+            stub = service_pb2_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(f"127.0.0.1:{proc.grpc_port}"))
+            req = service_pb2.ModelInferRequest(model_name=MODEL)
+            t = req.inputs.add(name="text", datatype="BYTES", shape=[2])
+            t.contents.bytes_contents.extend([x.encode() for x in texts[:2]])
+            resp = stub.ModelInfer(req)
+            self.assertEqual([o.name for o in resp.outputs], ["label", "probabilities", "exit_layer", "flops"])
+            self.assertEqual(len(resp.raw_output_contents), 4)
+            # Errors: the HTTP front's message under the matching gRPC code.
+            for call, code, words in (
+                    (lambda: c.infer("nope", [inp]), "StatusCode.NOT_FOUND", "unknown model 'nope'"),
+                    (lambda: c.infer(MODEL, [inp], parameters={"threshold": "x"}), "StatusCode.INVALID_ARGUMENT", "must be a number"),
+                    (lambda: c.infer(MODEL, [inp], model_version="3"), "StatusCode.NOT_FOUND", "no version '3'")):
+                with self.assertRaises(InferenceServerException) as e:
+                    call()
+                self.assertEqual(str(e.exception.status()), code)
+                self.assertIn(words, e.exception.message())
+            empty = triton_grpc.InferInput("text", [1], "BYTES")
+            empty.set_data_from_numpy(np.array([" "], dtype=object))
+            with self.assertRaises(InferenceServerException) as e:
+                c.infer(MODEL, [empty])
+            self.assertIn("empty", e.exception.message())
+        finally:
+            self.assertEqual(stop_server(proc), 0, "".join(proc.log))
+        with self.assertRaises(InferenceServerException):  # the front drained and left with the server
+            triton_grpc.InferenceServerClient(f"127.0.0.1:{proc.grpc_port}").is_server_live()
+
+    def test_a_taken_grpc_port_is_a_clear_error(self):
+        proc, port = start_server("--grpc-port", "0")
+        try:
+            out = subprocess.run([OFFRAMP, "serve", f"{MODEL}={MODEL_DIR}", "--host", "127.0.0.1", "--http-port", "0",
+                                  "--grpc-port", str(proc.grpc_port)], capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn("gRPC front could not listen", out.stderr)
+        finally:
+            self.assertEqual(stop_server(proc), 0)
 
 
 class ConcurrentClients(unittest.TestCase):

@@ -46,6 +46,9 @@ Run add_serve(CLI::App& app) {
   app.add_option("--http-port", o.http_port, "HTTP port (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  app.add_option("--grpc-port", o.grpc_port,
+                 "Also serve gRPC (inference.GRPCInferenceService) on this port (0: any free port; default: none)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--max-batch-tokens", o.batcher.max_batch_tokens,
                  "Tokens in the engine at once per model, over every batch in flight")
       ->check(CLI::PositiveNumber)
@@ -78,10 +81,11 @@ Run add_serve(CLI::App& app) {
   app.add_option("--threads", a->threads, "CPU threads for the engine (0 = all cores)")->check(CLI::NonNegativeNumber);
   add_device_flags(app, a->device);
   app.footer(
-      "Endpoints (KServe v2 / Open Inference Protocol): GET /v2/health/live, /v2/health/ready, /v2,\n"
+      "HTTP endpoints (KServe v2 / Open Inference Protocol): GET /v2/health/live, /v2/health/ready, /v2,\n"
       "/v2/models/NAME[/versions/1], /v2/models/NAME/ready, /metrics (Prometheus); POST /v2/models/NAME/infer with\n"
       "the BYTES input 'text' (JSON or Triton's binary data). Outputs: label, probabilities, exit_layer, flops.\n"
       "Request parameters: threshold, policy, patience, exit_layer, full_depth, timeout (us).\n"
+      "--grpc-port: the same over gRPC (inference.GRPCInferenceService), by offramp-grpc-front in a process of its own.\n"
       "SIGTERM / SIGINT: stop accepting, answer what is in flight, exit 0.");
   return [a] {
     auto options = a->options;
@@ -89,6 +93,8 @@ Run add_serve(CLI::App& app) {
     options.batcher.max_queue_delay = std::chrono::microseconds(a->max_queue_delay_us);
     options.batcher.answer = a->answer == "whole-batch" ? Answer::WholeBatch : Answer::PerInput;
     options.request_timeout = std::chrono::milliseconds(a->request_timeout_ms);
+    // The gRPC front is installed beside this binary.
+    options.grpc_front = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "offramp-grpc-front").string();
     std::vector<server::ServedModel> models;
     for (const auto& m : a->models) models.push_back(served_model(m));
     return server::serve(models, options, std::cerr);
