@@ -3,8 +3,8 @@
 // out of the queue; when there is room in the token budget, form a batch from the queue
 // (Answer::PerInput: at every layer step while other batches run; Answer::WholeBatch: only
 // when none does); advance every running batch by one segment (its layers up to the next exit
-// head, and the head: engine/src/scheduler.h's CpuChunk, the loop run_batch runs); answer the
-// inputs that left.
+// head, and the head: on the CPU engine/src/scheduler.h's CpuChunk, the loop run_batch runs;
+// on the GPU a lane of the Batcher's own, engine/src/gpu_lane.h); answer the inputs that left.
 #include "offramp/batcher.h"
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/src/classifier_impl.h"
+#include "engine/src/gpu_lane.h"
 
 namespace offramp {
 
@@ -70,18 +71,14 @@ struct Running {
   engine::ExitPlan plan;  // the batch's (ExitPlan::one_head for Static); the chunk refers to it
   std::vector<engine::SequenceResult> results;  // [batch]
   std::vector<unsigned char> answered;          // [batch]
-  std::unique_ptr<engine::CpuChunk> cpu;        // CPU: carried segment by segment
-  bool gpu_done = false;                        // GPU: the lanes run the whole batch in one step
+  // Carried segment by segment: on the CPU, or on a GPU lane (the Batcher's, taken from its
+  // pool for the batch's life).
+  std::unique_ptr<engine::CpuChunk> cpu;
+  std::unique_ptr<engine::GpuLane> lane;
   Clock::time_point started;
 
-  bool busy() const { return cpu ? cpu->busy() : !gpu_done; }
-  int tokens() const {
-    if (cpu) return cpu->tokens();
-    int t = 0;
-    if (!gpu_done)
-      for (const auto& ids : inputs) t += static_cast<int>(ids.size());
-    return t;
-  }
+  bool busy() const { return cpu ? cpu->busy() : lane && lane->busy(); }
+  int tokens() const { return cpu ? cpu->tokens() : lane ? lane->tokens() : 0; }
 };
 
 struct Batcher::Impl {
@@ -95,6 +92,9 @@ struct Batcher::Impl {
   size_t queued_tokens = 0;
   size_t running_inputs = 0;
   bool stopping = false;
+  // GPU: lanes for batches in flight (at most options.gpu_lanes), made on first need and reused.
+  std::vector<std::unique_ptr<engine::GpuLane>> idle_lanes;
+  int lanes_made = 0;
   std::thread worker;  // started last
 
   Impl(const Classifier& c, BatcherOptions o) : classifier(c), model(*c.impl_), options(std::move(o)) {}
@@ -102,16 +102,19 @@ struct Batcher::Impl {
   void work();
   // Under the lock: moves the inputs whose deadline has passed into `ready` as failures.
   void expire(Clock::time_point now, std::vector<Ready>& ready);
-  // Under the lock: whether the worker may form a batch now, with `running_tokens` running.
-  bool may_start(Clock::time_point now, bool running, int running_tokens) const;
+  // Under the lock: whether the worker may form a batch now, with `running` batches of
+  // `running_tokens` tokens in flight.
+  bool may_start(Clock::time_point now, size_t running, int running_tokens) const;
   // Under the lock: the next batch's inputs, in queue order, up to the room left.
   std::vector<Queued> take(int room);
   // Outside the lock: builds the batch (tokens packed, embeddings run).
-  std::unique_ptr<Running> start(std::vector<Queued> items) const;
+  std::unique_ptr<Running> start(std::vector<Queued> items);
+  // A batch that is done hands its GPU lane back.
+  void retire(Running& b);
   // Runs one segment of `b` and collects the answers it decided.
   void step(Running& b, std::vector<Ready>& ready) const;
   Ready answer(const Running& b, size_t slot, Clock::time_point now) const;
-  static void fail(Running& b, const std::string& why, std::vector<Ready>& ready);
+  void fail(Running& b, const std::string& why, std::vector<Ready>& ready);
   // Hands the answers of running inputs to their callbacks (outside the lock).
   void settle(std::vector<Ready>& ready);
 };
@@ -135,9 +138,10 @@ void Batcher::Impl::expire(Clock::time_point now, std::vector<Ready>& ready) {
   }
 }
 
-bool Batcher::Impl::may_start(Clock::time_point now, bool running, int running_tokens) const {
+bool Batcher::Impl::may_start(Clock::time_point now, size_t running, int running_tokens) const {
   if (queue.empty() || running_tokens >= options.max_batch_tokens) return false;
-  if (running) return options.answer == Answer::PerInput;  // refill at this layer step
+  if (model.gpu && running >= static_cast<size_t>(options.gpu_lanes)) return false;  // no lane free
+  if (running > 0) return options.answer == Answer::PerInput;  // refill at this layer step
   return stopping || queued_tokens >= static_cast<size_t>(options.max_batch_tokens) ||
          now >= queue.front().request->submitted + options.max_queue_delay;
 }
@@ -164,7 +168,7 @@ std::vector<Queued> Batcher::Impl::take(int room) {
   return items;
 }
 
-std::unique_ptr<Running> Batcher::Impl::start(std::vector<Queued> items) const {
+std::unique_ptr<Running> Batcher::Impl::start(std::vector<Queued> items) {
   auto b = std::make_unique<Running>();
   b->started = Clock::now();
   b->options = items.front().request->options;
@@ -174,10 +178,30 @@ std::unique_ptr<Running> Batcher::Impl::start(std::vector<Queued> items) const {
   b->answered.assign(b->inputs.size(), 0);
   b->plan = engine::exit_plan(model.model.config, model.model.offramp);
   if (auto one = b->plan.one_head(b->options)) b->plan = std::move(*one);
-  if (!model.gpu)
-    b->cpu = std::make_unique<engine::CpuChunk>(model.model, model.device, b->plan, b->inputs,
-                                                engine::InputRange{0, b->inputs.size()});
+  const engine::InputRange all{0, b->inputs.size()};
+  if (!model.gpu) {
+    b->cpu = std::make_unique<engine::CpuChunk>(model.model, model.device, b->plan, b->inputs, all);
+  } else {
+    if (idle_lanes.empty()) {
+      idle_lanes.push_back(model.gpu->new_lane(options.max_batch_tokens));
+      ++lanes_made;
+    }
+    b->lane = std::move(idle_lanes.back());
+    idle_lanes.pop_back();
+    try {
+      b->lane->begin(b->inputs, all, b->plan);
+    } catch (...) {
+      retire(*b);
+      throw;
+    }
+  }
   return b;
+}
+
+void Batcher::Impl::retire(Running& b) {
+  if (!b.lane) return;
+  b.lane->drain();  // nothing queued once the batch is done; after a failure, waits it out
+  idle_lanes.push_back(std::move(b.lane));
 }
 
 Ready Batcher::Impl::answer(const Running& b, size_t slot, Clock::time_point now) const {
@@ -201,15 +225,15 @@ void Batcher::Impl::fail(Running& b, const std::string& why, std::vector<Ready>&
     b.answered[s] = 1;
   }
   b.cpu.reset();
-  b.gpu_done = true;
+  retire(b);
 }
 
 void Batcher::Impl::step(Running& b, std::vector<Ready>& ready) const {
   if (b.cpu) {
     b.cpu->step(b.options, b.results);
   } else {
-    b.results = model.run(b.inputs, b.options);
-    b.gpu_done = true;
+    b.lane->enqueue_segment(b.options);
+    b.lane->finish_segment(b.options, b.results);
   }
   if (options.answer == Answer::WholeBatch && b.busy()) return;
   const Clock::time_point now = Clock::now();
@@ -236,7 +260,7 @@ void Batcher::Impl::work() {
           cv.wait(lock);
           continue;
         }
-        if (may_start(now, false, 0)) break;
+        if (may_start(now, 0, 0)) break;
         // Idle with a queue: wake when the oldest input has waited the delay, or at the first deadline.
         Clock::time_point wake = queue.front().request->submitted + options.max_queue_delay;
         for (const auto& q : queue)
@@ -245,7 +269,7 @@ void Batcher::Impl::work() {
       }
       int running_tokens = 0;
       for (const auto& b : running) running_tokens += b->tokens();
-      if (may_start(Clock::now(), !running.empty(), running_tokens))
+      if (may_start(Clock::now(), running.size(), running_tokens))
         fresh = take(options.max_batch_tokens - running_tokens);
     }
     deliver(ready);
@@ -280,6 +304,8 @@ void Batcher::Impl::work() {
       }
       settle(ready);
     }
+    for (auto& b : running)
+      if (!b->busy()) retire(*b);
     running.erase(std::remove_if(running.begin(), running.end(), [](const auto& b) { return !b->busy(); }),
                   running.end());
   }
@@ -297,6 +323,7 @@ Batcher::Batcher(const Classifier& classifier, BatcherOptions options) {
   if (options.max_batch_tokens < 1) throw Error("BatcherOptions.max_batch_tokens must be >= 1");
   if (options.max_queue_delay.count() < 0) throw Error("BatcherOptions.max_queue_delay must be >= 0");
   if (options.max_queue_tokens < 1) throw Error("BatcherOptions.max_queue_tokens must be >= 1");
+  if (options.gpu_lanes < 1) throw Error("BatcherOptions.gpu_lanes must be >= 1");
   impl_ = std::make_unique<Impl>(classifier, std::move(options));
   impl_->worker = std::thread([this] { impl_->work(); });
 }

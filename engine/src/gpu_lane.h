@@ -53,6 +53,8 @@ class GpuLane {
   void begin(const TokenIds& inputs, InputRange range, const ExitPlan& plan);
   // True while some input of the chunk has not left.
   bool busy() const { return chunk_ && !chunk_->done(); }
+  // Token rows of the chunk's active inputs (0 without a chunk).
+  int tokens() const { return busy() ? chunk_->tokens() : 0; }
   // Enqueues the next segment (to the next head, or with tail_tokens to the last). Asynchronous.
   void enqueue_segment(const BatchOptions& opt);
   // Waits for that segment, records the inputs that left in `results` (indexed by input;

@@ -16,6 +16,7 @@ using gpu::DType;
 
 struct GpuModel::Impl {
   GpuWeights w;
+  GpuOptions options;
   int budget = 0;  // tokens per chunk (and per lane's workspace)
   int graph_max_tokens = 0;
   std::vector<std::unique_ptr<GpuLane>> lanes;
@@ -135,6 +136,7 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
   m.w.c = config, m.w.dt = options.dtype, m.w.labels = static_cast<int>(offramp.labels.size());
   if (!heads.empty()) m.w.plan = exit_plan(config, offramp);
   m.budget = options.max_batch_tokens, m.graph_max_tokens = options.graph_max_tokens;
+  m.options = options;
   try {
     m.upload_all(weights, offramp, heads);
     for (int l = 0; l < options.lanes; ++l)
@@ -197,6 +199,12 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
     throw;
   }
   return results;
+}
+
+std::unique_ptr<GpuLane> GpuModel::new_lane(int max_tokens) const {
+  GpuOptions o = impl_->options;
+  o.max_batch_tokens = std::max(max_tokens, impl_->w.c.max_position);
+  return std::make_unique<GpuLane>(impl_->w, o);
 }
 
 long GpuModel::round_trips() const {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/src/gpu_lane.h"
 #include "engine/src/scheduler.h"
 #include "kernels/gpu.h"
 #include "models/bert_config.h"
@@ -70,6 +71,10 @@ class GpuModel {
   std::vector<float> hidden(const std::vector<std::vector<int32_t>>& inputs, int layers) const;
   // How often run() has waited for exit results since load (tests, benchmarks).
   long round_trips() const;
+  // A lane of its own, for a caller that carries chunks segment by segment itself (the
+  // Batcher): a stream and a workspace of max(max_tokens, max_position) tokens, sharing this
+  // model's weights (read-only) but none of run()'s lanes, so the two never wait for each other.
+  std::unique_ptr<GpuLane> new_lane(int max_tokens) const;
 
   struct Impl;
 

@@ -9,12 +9,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "engine/src/encoder.h"
 #include "engine/src/gpu_model.h"
 #include "engine/src/model_dir.h"
 #include "kernels/exit_head.h"
+#include "offramp/batcher.h"
 #include "offramp/offramp.h"
 #include "tests/cuda/gpu_test_util.h"
 #include "tests/support/fixtures.h"
@@ -525,6 +527,62 @@ TEST(CudaEngineErrors, HalfPrecisionOnTheCpuAndATinyGpuBudgetAreClearErrors) {
   if (gpu::device_count() == 0) return;
   EXPECT_THROW((void)Classifier::load(d, {.device = Device::Cuda, .gpu_max_batch_tokens = 8}),
                Error);
+}
+
+// The Batcher on the GPU carries its batches on lanes of its own, segment by segment: the
+// answers are classify's, each input answered as it exits (so in exit-layer order within one
+// batch), and a queued request starts while a deeper batch is still on the other lane.
+TEST(CudaEngine, BatcherAnswersEachInputAsItExitsOnItsLanes) {
+  OFFRAMP_REQUIRE_GPU();
+  const auto clf = Classifier::load(model_dir(), {.device = Device::Cuda, .precision = Precision::F32});
+  const auto a = texts(32), all = texts(48);
+  const std::vector<std::string> b(all.begin() + 32, all.end());
+  ClassifyOptions o;
+  o.threshold = 0.8;
+  const auto want_a = clf.classify(a, o), want_b = clf.classify(b, o);
+  const auto conf = confidences(clf, clf.trace_exits(all));
+  struct Answer {
+    int request;
+    Outcome outcome;
+  };
+  for (const int budget : {1 << 16, 0}) {  // one batch for both requests; then A alone fills the budget
+    std::mutex mu;
+    std::vector<Answer> log;
+    int tokens_a = 0;
+    for (const auto& t : a) tokens_a += static_cast<int>(clf.tokenize(t).size());
+    {
+      Batcher batcher(clf, {.max_batch_tokens = budget > 0 ? budget : tokens_a,
+                            .max_queue_delay = std::chrono::seconds(budget > 0 ? 10 : 0)});
+      for (int r = 0; r < 2; ++r)
+        batcher.submit(r == 0 ? a : b, o, [&, r](Outcome&& out) {
+          const std::lock_guard<std::mutex> lock(mu);
+          log.push_back({r, std::move(out)});
+        });
+      batcher.stop();
+    }
+    ASSERT_EQ(log.size(), all.size());
+    std::vector<int> layers;
+    size_t first_b = log.size(), last_a = 0;
+    for (size_t k = 0; k < log.size(); ++k) {
+      const auto& [r, out] = log[k];
+      ASSERT_EQ(out.failure, Failure::None) << out.error;
+      const size_t i = out.index + (r == 0 ? 0 : a.size());
+      const Result& w = (r == 0 ? want_a : want_b)[out.index];
+      if (!near_threshold(conf[i], clf.info().exits, std::max(w.exit_layer, out.result.exit_layer), 0.8, 5e-3)) {
+        EXPECT_EQ(out.result.exit_layer, w.exit_layer) << "input " << i;
+        EXPECT_EQ(out.result.label, w.label) << "input " << i;
+      }
+      layers.push_back(out.result.exit_layer);
+      if (r == 1) first_b = std::min(first_b, k);
+      if (r == 0) last_a = k;
+    }
+    if (budget > 0) {
+      EXPECT_TRUE(std::is_sorted(layers.begin(), layers.end()));
+      EXPECT_LT(layers.front(), layers.back()) << "every input left at one layer: the test shows nothing";
+    } else {
+      EXPECT_LT(first_b, last_a) << "B waited for all of A";
+    }
+  }
 }
 
 }  // namespace

@@ -50,6 +50,9 @@ struct BatcherOptions {
   // Queued tokens (not yet running) past which submit throws Unavailable: bounds memory.
   size_t max_queue_tokens = 1 << 20;
   Answer answer = Answer::PerInput;
+  // GPU: batches in flight at once, each on a CUDA stream of the Batcher's own with a
+  // workspace of max_batch_tokens (allocated on first need; Classifier::classify keeps its own).
+  int gpu_lanes = 2;
   // Called on the worker thread when a batch starts (metrics); must not throw.
   std::function<void(int inputs, int tokens)> on_batch;
 };
