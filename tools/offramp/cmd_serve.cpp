@@ -3,8 +3,22 @@
 #include <filesystem>
 #include <iostream>
 
-#include "server/server.h"
+#include "offramp/error.h"
 #include "tools/offramp/commands.h"
+
+#ifndef OFFRAMP_HAVE_SERVER
+namespace offramp::cli {
+// This build found no cpp-httplib or prometheus-cpp (server/CMakeLists.txt): the command says so.
+Run add_serve(CLI::App& app) {
+  app.allow_extras();
+  return []() -> int {
+    throw offramp::Error("this build of offramp has no server: install libcpp-httplib-dev and prometheus-cpp-dev "
+                "(scripts/setup.sh does), then rebuild");
+  };
+}
+}  // namespace offramp::cli
+#else
+#include "server/server.h"
 #include "tools/offramp/device_flags.h"
 
 namespace offramp::cli {
@@ -102,3 +116,4 @@ Run add_serve(CLI::App& app) {
 }
 
 }  // namespace offramp::cli
+#endif  // OFFRAMP_HAVE_SERVER
