@@ -18,6 +18,7 @@
 #include "server/endpoint.h"
 #include "server/kserve_codec.h"
 #include "server/server.h"
+#include "server/stop_signals.h"
 
 namespace offramp::server {
 
@@ -187,13 +188,7 @@ int serve(const std::vector<ServedModel>& models, const ServerOptions& options, 
       if (models[i].name == models[j].name)
         throw Error("two models are named '" + models[i].name + "' (" + models[j].dir + ", " + models[i].dir +
                     "); name them with NAME=DIR");
-  // SIGTERM and SIGINT go to the signal thread alone: blocked here, before any thread starts,
-  // so every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = block_stop_signals();  // before any thread starts
 
   Metrics metrics;
   std::vector<std::unique_ptr<ModelEndpoint>> endpoints;

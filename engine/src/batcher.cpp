@@ -94,7 +94,6 @@ struct Batcher::Impl {
   bool stopping = false;
   // GPU: lanes for batches in flight (at most options.gpu_lanes), made on first need and reused.
   std::vector<std::unique_ptr<engine::GpuLane>> idle_lanes;
-  int lanes_made = 0;
   std::thread worker;  // started last
 
   Impl(const Classifier& c, BatcherOptions o) : classifier(c), model(*c.impl_), options(std::move(o)) {}
@@ -107,8 +106,10 @@ struct Batcher::Impl {
   bool may_start(Clock::time_point now, size_t running, int running_tokens) const;
   // Under the lock: the next batch's inputs, in queue order, up to the room left.
   std::vector<Queued> take(int room);
-  // Outside the lock: builds the batch (tokens packed, embeddings run).
-  std::unique_ptr<Running> start(std::vector<Queued> items);
+  // Outside the lock: the batch of `items`, and its start (tokens packed, embeddings run;
+  // throws when the engine cannot, with the batch left for fail()).
+  static std::unique_ptr<Running> batch_of(std::vector<Queued> items);
+  void start(Running& b);
   // A batch that is done hands its GPU lane back.
   void retire(Running& b);
   // Runs one segment of `b` and collects the answers it decided.
@@ -168,7 +169,7 @@ std::vector<Queued> Batcher::Impl::take(int room) {
   return items;
 }
 
-std::unique_ptr<Running> Batcher::Impl::start(std::vector<Queued> items) {
+std::unique_ptr<Running> Batcher::Impl::batch_of(std::vector<Queued> items) {
   auto b = std::make_unique<Running>();
   b->started = Clock::now();
   b->options = items.front().request->options;
@@ -176,26 +177,21 @@ std::unique_ptr<Running> Batcher::Impl::start(std::vector<Queued> items) {
   b->items = std::move(items);
   b->results.resize(b->inputs.size());
   b->answered.assign(b->inputs.size(), 0);
-  b->plan = engine::exit_plan(model.model.config, model.model.offramp);
-  if (auto one = b->plan.one_head(b->options)) b->plan = std::move(*one);
-  const engine::InputRange all{0, b->inputs.size()};
-  if (!model.gpu) {
-    b->cpu = std::make_unique<engine::CpuChunk>(model.model, model.device, b->plan, b->inputs, all);
-  } else {
-    if (idle_lanes.empty()) {
-      idle_lanes.push_back(model.gpu->new_lane(options.max_batch_tokens));
-      ++lanes_made;
-    }
-    b->lane = std::move(idle_lanes.back());
-    idle_lanes.pop_back();
-    try {
-      b->lane->begin(b->inputs, all, b->plan);
-    } catch (...) {
-      retire(*b);
-      throw;
-    }
-  }
   return b;
+}
+
+void Batcher::Impl::start(Running& b) {
+  b.plan = engine::exit_plan(model.model.config, model.model.offramp);
+  if (auto one = b.plan.one_head(b.options)) b.plan = std::move(*one);
+  const engine::InputRange all{0, b.inputs.size()};
+  if (!model.gpu) {
+    b.cpu = std::make_unique<engine::CpuChunk>(model.model, model.device, b.plan, b.inputs, all);
+    return;
+  }
+  if (idle_lanes.empty()) idle_lanes.push_back(model.gpu->new_lane(options.max_batch_tokens));
+  b.lane = std::move(idle_lanes.back());
+  idle_lanes.pop_back();
+  b.lane->begin(b.inputs, all, b.plan);  // on failure, fail() hands the lane back
 }
 
 void Batcher::Impl::retire(Running& b) {
@@ -274,23 +270,13 @@ void Batcher::Impl::work() {
     }
     deliver(ready);
     if (!fresh.empty()) {
-      std::unique_ptr<Running> b;
-      const int inputs = static_cast<int>(fresh.size());
-      int tokens = 0;
-      Running failed;  // who to tell if the batch cannot start
-      for (const auto& q : fresh) {
-        tokens += static_cast<int>(q.ids.size());
-        failed.items.push_back({q.request, q.index, {}});
-      }
+      std::unique_ptr<Running> b = batch_of(std::move(fresh));
       try {
-        b = start(std::move(fresh));
-      } catch (const std::exception& e) {  // out of memory for the workspace, ...
-        failed.answered.assign(failed.items.size(), 0);
-        fail(failed, std::string("the engine failed: ") + e.what(), ready);
-      }
-      if (b) {
-        if (options.on_batch) options.on_batch(inputs, tokens);
+        start(*b);
+        if (options.on_batch) options.on_batch(static_cast<int>(b->inputs.size()), b->tokens());
         running.push_back(std::move(b));
+      } catch (const std::exception& e) {  // out of memory for the workspace, ...
+        fail(*b, std::string("the engine failed: ") + e.what(), ready);
       }
     }
     settle(ready);

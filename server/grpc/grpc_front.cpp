@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "inference.grpc.pb.h"
+#include "server/stop_signals.h"
 
 namespace {
 
@@ -205,11 +206,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: offramp-grpc-front --port P --http-port H [--host ADDR] (started by offramp serve --grpc-port)\n";
     return 1;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = offramp::server::block_stop_signals();
 
   Service service;
   grpc::ServerBuilder builder;

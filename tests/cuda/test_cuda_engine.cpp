@@ -34,14 +34,7 @@ const std::string& model_dir() {
   return dir;
 }
 
-std::vector<std::string> texts(size_t n) {
-  std::vector<std::string> out;
-  for (const auto& [label, text] : read_tsv(repo_dir() + "/data/fine_foods/test.tsv")) {
-    if (out.size() == n) break;
-    out.push_back(text);
-  }
-  return out;
-}
+std::vector<std::string> texts(size_t n) { return fine_foods_texts("test", n); }
 
 double logit_tolerance(Precision p) {
   switch (p) {

@@ -167,4 +167,17 @@ std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& pat
   return rows;
 }
 
+std::vector<std::string> fine_foods_texts(const std::string& split, size_t n, size_t skip) {
+  std::vector<std::string> out;
+  for (const auto& [label, text] : read_tsv(repo_dir() + "/data/fine_foods/" + split + ".tsv")) {
+    if (out.size() == n) break;
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    out.push_back(text);
+  }
+  return out;
+}
+
 }  // namespace offramp::test

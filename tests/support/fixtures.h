@@ -43,5 +43,7 @@ void head_lines(const std::string& src, const std::string& dst, size_t n);
 
 // Reads the texts of a `label<TAB>text` file.
 std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& path);
+// The texts of data/fine_foods/SPLIT.tsv, from row `skip` on, at most n of them.
+std::vector<std::string> fine_foods_texts(const std::string& split, size_t n, size_t skip = 0);
 
 }  // namespace offramp::test

@@ -28,14 +28,7 @@ const Classifier& model(const std::string& name, Precision precision = Precision
 const char* precision_name(Precision p) { return p == Precision::Int8 ? "int8" : p == Precision::BF16 ? "bf16" : "fp32"; }
 
 // 256 dev texts of mixed length (truncated to 64 tokens to keep the suite fast).
-std::vector<std::string> texts(size_t n) {
-  std::vector<std::string> t;
-  for (const auto& [label, text] : test::read_tsv(test::repo_dir() + "/data/fine_foods/dev.tsv")) {
-    if (t.size() == n) break;
-    t.push_back(text);
-  }
-  return t;
-}
+std::vector<std::string> texts(size_t n) { return test::fine_foods_texts("dev", n); }
 
 void expect_same(const Result& a, const Result& b, const std::string& where) {
   ASSERT_EQ(a.exit_layer, b.exit_layer) << where;

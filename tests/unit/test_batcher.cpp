@@ -22,18 +22,7 @@ const Classifier& model() {
   return clf;
 }
 
-std::vector<std::string> texts(size_t n, size_t skip = 0) {
-  std::vector<std::string> t;
-  for (const auto& [label, text] : test::read_tsv(test::repo_dir() + "/data/fine_foods/test.tsv")) {
-    if (skip > 0) {
-      --skip;
-      continue;
-    }
-    if (t.size() == n) break;
-    t.push_back(text);
-  }
-  return t;
-}
+std::vector<std::string> texts(size_t n, size_t skip = 0) { return test::fine_foods_texts("test", n, skip); }
 
 void expect_same(const Result& a, const Result& b, const std::string& where) {
   ASSERT_EQ(a.exit_layer, b.exit_layer) << where;
