@@ -40,6 +40,9 @@ namespace {
 struct Row {
   std::string mode;
   double offered = 0, achieved = 0, p50_ms = 0, p99_ms = 0, mean_exit = 0;
+  // The Batcher's split of a request's time (0 for serial): its median wait in the queue and
+  // its median time from its batch's start to its answer.
+  double queue_p50_ms = 0, compute_p50_ms = 0;
   size_t requests = 0;
 };
 
@@ -62,11 +65,11 @@ std::vector<Clock::time_point> arrivals(size_t n, double rate, Clock::time_point
 }
 
 Row run_load(const Classifier& clf, const std::string& mode, double rate, double seconds, int budget,
-             const std::vector<std::string>& texts) {
+             int max_batches, const std::vector<std::string>& texts) {
   const size_t n = std::max<size_t>(20, static_cast<size_t>(rate * seconds));
   const auto start = Clock::now() + std::chrono::milliseconds(50);
   const auto when = arrivals(n, rate, start, 7);
-  std::vector<double> latency(n);
+  std::vector<double> latency(n), queue_ms(n), compute_ms(n);
   std::vector<int> exits(n);
   std::mutex mu;
   std::condition_variable cv;
@@ -102,10 +105,14 @@ Row run_load(const Classifier& clf, const std::string& mode, double rate, double
     worker.join();
   } else {
     Batcher batcher(clf, {.max_batch_tokens = budget,
-                          .answer = mode == "whole-batch" ? Answer::WholeBatch : Answer::PerInput});
+                          .answer = mode == "whole-batch" ? Answer::WholeBatch : Answer::PerInput,
+                          .max_batches = max_batches});
     for (size_t i = 0; i < n; ++i) {
       std::this_thread::sleep_until(when[i]);
-      batcher.submit({texts[i % texts.size()]}, {}, [&, i](Outcome&& o) { finished(i, o.result.exit_layer); });
+      batcher.submit({texts[i % texts.size()]}, {}, [&, i](Outcome&& o) {
+        queue_ms[i] = 1000 * o.queue_seconds, compute_ms[i] = 1000 * o.compute_seconds;
+        finished(i, o.result.exit_layer);
+      });
     }
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return done == n; });
@@ -118,6 +125,7 @@ Row run_load(const Classifier& clf, const std::string& mode, double rate, double
                                         std::chrono::duration<double, std::milli>(latency[i])));
   r.achieved = static_cast<double>(n) / std::chrono::duration<double>(last - start).count();
   r.p50_ms = percentile(latency, 0.5), r.p99_ms = percentile(latency, 0.99);
+  r.queue_p50_ms = percentile(queue_ms, 0.5), r.compute_p50_ms = percentile(compute_ms, 0.5);
   double e = 0;
   for (int x : exits) e += x;
   r.mean_exit = e / static_cast<double>(n);
@@ -176,13 +184,14 @@ int main(int argc, char** argv) {
   std::vector<double> rates = {100, 200, 400, 800};
   std::vector<std::string> modes = {"per-input", "whole-batch", "serial"};
   double seconds = 4;
-  int budget = 4096, threads = 2, overhead_batch = 32, rounds = 20;
+  int budget = 4096, max_batches = BatcherOptions{}.max_batches, threads = 2, overhead_batch = 32, rounds = 20;
   app.add_option("--model", model, "Model directory")->capture_default_str();
   app.add_option("--texts", texts_path, "TSV (label<TAB>text) whose texts are sent in turn")->capture_default_str();
   app.add_option("--rates", rates, "Offered loads, requests per second")->delimiter(',')->capture_default_str();
   app.add_option("--modes", modes, "per-input, whole-batch, serial")->delimiter(',')->capture_default_str();
   app.add_option("--seconds", seconds, "Duration of each load")->capture_default_str();
   app.add_option("--max-batch-tokens", budget, "The batcher's token budget")->capture_default_str();
+  app.add_option("--max-batches", max_batches, "The batcher's batches in flight at once")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads for the engine")->capture_default_str();
   app.add_option("--offramp", offramp_bin, "The offramp binary: also measure the server's overhead (HTTP vs library)");
   app.add_option("--overhead-batch", overhead_batch, "Texts per request for the overhead")->capture_default_str();
@@ -193,16 +202,18 @@ int main(int argc, char** argv) {
     std::vector<std::string> texts;
     for (const auto& line : cli::read_input(texts_path, cli::InputFormat::Tsv, true)) texts.push_back(line.text);
     (void)clf.classify(std::vector<std::string>(texts.begin(), texts.begin() + 64));  // warm the primitives
-    nlohmann::json out = {{"model", model}, {"threads", threads}, {"max_batch_tokens", budget}, {"rows", nlohmann::json::array()}};
-    std::cout << "mode          offered/s  achieved/s   p50 ms   p99 ms  mean exit\n";
+    nlohmann::json out = {{"model", model}, {"threads", threads}, {"max_batch_tokens", budget}, {"max_batches", max_batches}, {"rows", nlohmann::json::array()}};
+    std::cout << "mode          offered/s  achieved/s   p50 ms   p99 ms  mean exit  p50 queue  p50 compute\n";
     for (double rate : rates)
       for (const auto& mode : modes) {  // modes interleaved at each load
-        const Row r = run_load(clf, mode, rate, seconds, budget, texts);
+        const Row r = run_load(clf, mode, rate, seconds, budget, max_batches, texts);
         std::cout << std::left << std::setw(12) << r.mode << std::right << std::fixed << std::setprecision(0)
                   << std::setw(11) << r.offered << std::setw(12) << r.achieved << std::setprecision(2) << std::setw(9)
-                  << r.p50_ms << std::setw(9) << r.p99_ms << std::setw(11) << r.mean_exit << std::endl;
+                  << r.p50_ms << std::setw(9) << r.p99_ms << std::setw(11) << r.mean_exit << std::setw(11)
+                  << r.queue_p50_ms << std::setw(13) << r.compute_p50_ms << std::endl;
         out["rows"].push_back({{"mode", r.mode}, {"offered", r.offered}, {"achieved", r.achieved}, {"p50_ms", r.p50_ms},
-                               {"p99_ms", r.p99_ms}, {"mean_exit", r.mean_exit}, {"requests", r.requests}});
+                               {"p99_ms", r.p99_ms}, {"mean_exit", r.mean_exit}, {"requests", r.requests},
+                               {"queue_p50_ms", r.queue_p50_ms}, {"compute_p50_ms", r.compute_p50_ms}});
       }
     if (!offramp_bin.empty()) {
       const std::vector<std::string> batch(texts.begin(), texts.begin() + overhead_batch);

@@ -2,9 +2,10 @@
 // the answers. The worker's loop, top to bottom: take the queued inputs whose deadline passed
 // out of the queue; when there is room in the token budget, form a batch from the queue
 // (Answer::PerInput: at every layer step while other batches run; Answer::WholeBatch: only
-// when none does); advance every running batch by one segment (its layers up to the next exit
-// head, and the head: on the CPU engine/src/scheduler.h's CpuChunk, the loop run_batch runs;
-// on the GPU a lane of the Batcher's own, engine/src/gpu_lane.h); answer the inputs that left.
+// when none does) and run its first segment (its layers up to the first exit head, and the
+// head: on the CPU engine/src/scheduler.h's CpuChunk, the loop run_batch runs; on the GPU a
+// lane of the Batcher's own, engine/src/gpu_lane.h); then run one segment of the running batch
+// whose turn it is; answer the inputs that left after each segment.
 #include "offramp/batcher.h"
 
 #include <algorithm>
@@ -92,7 +93,7 @@ struct Batcher::Impl {
   size_t queued_tokens = 0;
   size_t running_inputs = 0;
   bool stopping = false;
-  // GPU: lanes for batches in flight (at most options.gpu_lanes), made on first need and reused.
+  // GPU: lanes for batches in flight (at most options.max_batches), made on first need and reused.
   std::vector<std::unique_ptr<engine::GpuLane>> idle_lanes;
   std::thread worker;  // started last
 
@@ -141,7 +142,7 @@ void Batcher::Impl::expire(Clock::time_point now, std::vector<Ready>& ready) {
 
 bool Batcher::Impl::may_start(Clock::time_point now, size_t running, int running_tokens) const {
   if (queue.empty() || running_tokens >= options.max_batch_tokens) return false;
-  if (model.gpu && running >= static_cast<size_t>(options.gpu_lanes)) return false;  // no lane free
+  if (running >= static_cast<size_t>(options.max_batches)) return false;  // on the GPU: no lane free
   if (running > 0) return options.answer == Answer::PerInput;  // refill at this layer step
   return stopping || queued_tokens >= static_cast<size_t>(options.max_batch_tokens) ||
          now >= queue.front().request->submitted + options.max_queue_delay;
@@ -241,8 +242,23 @@ void Batcher::Impl::step(Running& b, std::vector<Ready>& ready) const {
 }
 
 void Batcher::Impl::work() {
-  std::vector<std::unique_ptr<Running>> running;
+  // Batches in flight, in the order of their turns: the front one runs the next segment.
+  std::deque<std::unique_ptr<Running>> running;
   std::vector<Ready> ready;
+  // Runs one segment of `b`, answers what it decided, and puts `b` at the back of the turns
+  // while it has inputs left (a batch that is done hands its lane back).
+  auto advance = [&](std::unique_ptr<Running> b) {
+    try {
+      step(*b, ready);
+    } catch (const std::exception& e) {
+      fail(*b, std::string("the engine failed: ") + e.what(), ready);
+    }
+    settle(ready);
+    if (b->busy())
+      running.push_back(std::move(b));
+    else
+      retire(*b);
+  };
   for (;;) {
     std::vector<Queued> fresh;
     {
@@ -269,31 +285,31 @@ void Batcher::Impl::work() {
         fresh = take(options.max_batch_tokens - running_tokens);
     }
     deliver(ready);
+    // The queue is looked at before every segment, and a new batch runs its first segment
+    // ahead of the deeper batches' turns: most inputs leave at the first head, so an arrival
+    // waits for a segment of one other batch, not for a round of all of them. Then the front
+    // batch has its turn: the deeper ones run a segment for each new one, so none starves.
+    const size_t deeper = running.size();
     if (!fresh.empty()) {
       std::unique_ptr<Running> b = batch_of(std::move(fresh));
+      bool started = false;
       try {
         start(*b);
-        if (options.on_batch) options.on_batch(static_cast<int>(b->inputs.size()), b->tokens());
-        running.push_back(std::move(b));
+        started = true;
       } catch (const std::exception& e) {  // out of memory for the workspace, ...
         fail(*b, std::string("the engine failed: ") + e.what(), ready);
+        settle(ready);
+      }
+      if (started) {
+        if (options.on_batch) options.on_batch(static_cast<int>(b->inputs.size()), b->tokens());
+        advance(std::move(b));
       }
     }
-    settle(ready);
-    // Each batch's answers go out right after its own segment, not after every batch's: an
-    // input that left at layer 1 does not wait for the deeper batches' layers of this round.
-    for (auto& b : running) {
-      try {
-        step(*b, ready);
-      } catch (const std::exception& e) {
-        fail(*b, std::string("the engine failed: ") + e.what(), ready);
-      }
-      settle(ready);
+    if (deeper > 0) {
+      std::unique_ptr<Running> b = std::move(running.front());
+      running.pop_front();
+      advance(std::move(b));
     }
-    for (auto& b : running)
-      if (!b->busy()) retire(*b);
-    running.erase(std::remove_if(running.begin(), running.end(), [](const auto& b) { return !b->busy(); }),
-                  running.end());
   }
 }
 
@@ -309,7 +325,7 @@ Batcher::Batcher(const Classifier& classifier, BatcherOptions options) {
   if (options.max_batch_tokens < 1) throw Error("BatcherOptions.max_batch_tokens must be >= 1");
   if (options.max_queue_delay.count() < 0) throw Error("BatcherOptions.max_queue_delay must be >= 0");
   if (options.max_queue_tokens < 1) throw Error("BatcherOptions.max_queue_tokens must be >= 1");
-  if (options.gpu_lanes < 1) throw Error("BatcherOptions.gpu_lanes must be >= 1");
+  if (options.max_batches < 1) throw Error("BatcherOptions.max_batches must be >= 1");
   impl_ = std::make_unique<Impl>(classifier, std::move(options));
   impl_->worker = std::thread([this] { impl_->work(); });
 }

@@ -43,6 +43,10 @@ struct Log {
   };
   std::mutex mu;
   std::vector<Entry> entries;
+  size_t size() {
+    const std::lock_guard<std::mutex> lock(mu);
+    return entries.size();
+  }
   Batcher::Callback to(int request) {
     return [this, request](Outcome&& o) {
       const std::lock_guard<std::mutex> lock(mu);
@@ -212,4 +216,39 @@ TEST(BatcherConcurrency, ManyClientsGetClassifysAnswers) {
     });
   for (auto& c : clients) c.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// An input that arrives while a batch is deeper runs its first segment before that batch's
+// next one: request B, submitted as A starts, is answered before any of A's inputs that leave
+// at layer 2 or deeper (in a round of all batches it would wait for A's layer 2).
+TEST(Batcher, NewArrivalRunsBeforeTheDeeperBatchesNextSegment) {
+  const auto a = texts(48);
+  const auto want_a = model().classify(a);
+  ASSERT_TRUE(std::any_of(want_a.begin(), want_a.end(), [](const Result& r) { return r.exit_layer == 2; }));
+  const auto easy = std::find_if(want_a.begin(), want_a.end(), [](const Result& r) { return r.exit_layer == 1; });
+  ASSERT_NE(easy, want_a.end());
+  const std::vector<std::string> b = {a[static_cast<size_t>(easy - want_a.begin())]};
+  Log log;
+  {
+    Batcher* self = nullptr;
+    bool submitted = false;
+    Batcher batcher(model(), {.max_batch_tokens = 1 << 16, .on_batch = [&](int, int) {
+                                if (submitted) return;
+                                submitted = true;  // on the worker thread, as A starts
+                                self->submit(b, {}, log.to(1));
+                              }});
+    self = &batcher;
+    batcher.submit(a, {}, log.to(0));
+    // B is submitted from the worker, so stop() (the destructor) must not come before it.
+    for (int i = 0; i < 6000 && log.size() < a.size() + 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(log.entries.size(), a.size() + 1);
+  size_t first_deep = log.entries.size();
+  for (size_t i = 0; i < log.entries.size(); ++i)
+    if (log.entries[i].request == 0 && log.entries[i].outcome.result.exit_layer >= 2) {
+      first_deep = i;
+      break;
+    }
+  EXPECT_LT(first_of(log, 1), first_deep);
+  EXPECT_EQ(log.entries[first_of(log, 1)].outcome.result.exit_layer, 1);
 }

@@ -72,6 +72,11 @@ Run add_serve(CLI::App& app) {
                  "Triton's max_queue_delay_microseconds)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--max-batches", o.batcher.max_batches,
+                 "Batches in flight at once per model (per-input answers): a new batch starts beside deeper ones "
+                 "while fewer run; past it arrivals gather into one larger batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-queue-tokens", o.batcher.max_queue_tokens,
                  "Queued tokens per model past which requests get 503 at once")
       ->check(CLI::PositiveNumber)

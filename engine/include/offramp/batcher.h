@@ -36,7 +36,7 @@ class Unavailable : public Error {
 };
 
 enum class Answer {
-  PerInput,    // each input's result the moment its exit is decided; freed room refilled at once
+  PerInput,    // each input's result the moment its exit is decided; freed room refilled at the next step
   WholeBatch,  // a batch's results when its last input is done; the next batch starts after it
 };
 
@@ -50,9 +50,13 @@ struct BatcherOptions {
   // Queued tokens (not yet running) past which submit throws Unavailable: bounds memory.
   size_t max_queue_tokens = 1 << 20;
   Answer answer = Answer::PerInput;
-  // GPU: batches in flight at once, each on a CUDA stream of the Batcher's own with a
-  // workspace of max_batch_tokens (allocated on first need; Classifier::classify keeps its own).
-  int gpu_lanes = 2;
+  // Batches in flight at once (Answer::PerInput; WholeBatch runs one). A new batch starts
+  // beside deeper ones while fewer run; past that, arrivals gather in the queue into one larger
+  // batch. More, smaller batches answer arrivals sooner at light load and cost more per input
+  // under heavy load (bench/RESULTS.md, 2026-12-06). On the GPU each batch in flight has a CUDA
+  // stream of the Batcher's own with a workspace of max_batch_tokens (allocated on first need;
+  // Classifier::classify keeps its own).
+  int max_batches = 2;
   // Called on the worker thread when a batch starts (metrics); must not throw.
   std::function<void(int inputs, int tokens)> on_batch;
 };
