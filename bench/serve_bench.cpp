@@ -8,12 +8,15 @@
 //                room refilled from the queue at the next layer step
 //   whole-batch  the same Batcher answering whole batches (Triton's dynamic batcher)
 //   serial       one request at a time through Classifier::classify, in arrival order
-// Overhead: POST /v2/models/NAME/infer of a batch through a spawned `offramp serve` against
+// On the CPU or the GPU (--device). Overhead (built with the server only): POST
+// /v2/models/NAME/infer of a batch through a spawned `offramp serve` against
 // Classifier::classify of the same texts in this process, alternating, sequential.
+#ifdef OFFRAMP_HAVE_SERVER
 #include <httplib.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -30,6 +33,7 @@
 
 #include "offramp/batcher.h"
 #include "offramp/offramp.h"
+#include "tools/offramp/device_flags.h"
 #include "tools/offramp/input.h"
 
 using namespace offramp;
@@ -132,6 +136,7 @@ Row run_load(const Classifier& clf, const std::string& mode, double rate, double
   return r;
 }
 
+#ifdef OFFRAMP_HAVE_SERVER
 struct Overhead {
   double server_ms = 1e30, batcher_ms = 1e30, library_ms = 1e30;  // per batch, best of the rounds
 };
@@ -172,6 +177,7 @@ Overhead overhead(const Classifier& clf, const std::string& offramp_bin, const s
   waitpid(pid, nullptr, 0);
   return o;
 }
+#endif
 
 }  // namespace
 
@@ -193,16 +199,22 @@ int main(int argc, char** argv) {
   app.add_option("--max-batch-tokens", budget, "The batcher's token budget")->capture_default_str();
   app.add_option("--max-batches", max_batches, "The batcher's batches in flight at once")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads for the engine")->capture_default_str();
+  cli::DeviceFlags device{.device = "cpu"};
+  cli::add_device_flags(app, device);
   app.add_option("--offramp", offramp_bin, "The offramp binary: also measure the server's overhead (HTTP vs library)");
   app.add_option("--overhead-batch", overhead_batch, "Texts per request for the overhead")->capture_default_str();
   app.add_option("--json", json_out, "Write the rows as JSON here");
   CLI11_PARSE(app, argc, argv);
   try {
-    const Classifier clf = Classifier::load(model, {.device = Device::Cpu, .threads = threads});
+#ifndef OFFRAMP_HAVE_SERVER
+    if (!offramp_bin.empty()) throw Error("--offramp: this build has no server (cpp-httplib was not found)");
+#endif
+    const Classifier clf = Classifier::load(model, cli::load_options(device, threads));
     std::vector<std::string> texts;
     for (const auto& line : cli::read_input(texts_path, cli::InputFormat::Tsv, true)) texts.push_back(line.text);
     (void)clf.classify(std::vector<std::string>(texts.begin(), texts.begin() + 64));  // warm the primitives
-    nlohmann::json out = {{"model", model}, {"threads", threads}, {"max_batch_tokens", budget}, {"max_batches", max_batches}, {"rows", nlohmann::json::array()}};
+    nlohmann::json out = {{"model", model}, {"device", clf.info().device_name}, {"precision", clf.info().precision}, {"threads", threads}, {"max_batch_tokens", budget}, {"max_batches", max_batches}, {"rows", nlohmann::json::array()}};
+    std::cout << clf.info().device_name << ", " << clf.info().precision << ", model " << model << "\n";
     std::cout << "mode          offered/s  achieved/s   p50 ms   p99 ms  mean exit  p50 queue  p50 compute\n";
     for (double rate : rates)
       for (const auto& mode : modes) {  // modes interleaved at each load
@@ -215,6 +227,7 @@ int main(int argc, char** argv) {
                                {"p99_ms", r.p99_ms}, {"mean_exit", r.mean_exit}, {"requests", r.requests},
                                {"queue_p50_ms", r.queue_p50_ms}, {"compute_p50_ms", r.compute_p50_ms}});
       }
+#ifdef OFFRAMP_HAVE_SERVER
     if (!offramp_bin.empty()) {
       const std::vector<std::string> batch(texts.begin(), texts.begin() + overhead_batch);
       const Overhead o = overhead(clf, offramp_bin, model, batch, rounds);
@@ -225,6 +238,7 @@ int main(int argc, char** argv) {
       out["overhead"] = {{"batch", overhead_batch}, {"server_ms", o.server_ms}, {"batcher_ms", o.batcher_ms},
                          {"library_ms", o.library_ms}};
     }
+#endif
     if (!json_out.empty()) std::ofstream(json_out) << out.dump(2) << "\n";
   } catch (const std::exception& e) {
     std::cerr << "offramp-serve-bench: " << e.what() << "\n";

@@ -35,8 +35,10 @@
 #      test_cuda_kernels, test_cuda_engine and offramp-gpu-bench, keeping going past errors
 #   c. run test_cuda_kernels and test_cuda_engine (directly, not through ctest, whose fixtures
 #      need the network), OFFRAMP_GPU_MODEL=<model>; then `offramp evaluate --device cuda`
-#   d. offramp-gpu-bench and the PyTorch peer (bench/peers/torch_gpu_peer.py), then the table
-#      (scripts/gpu_table.py), printed last
+#   d. offramp-gpu-bench and the PyTorch peer (bench/peers/torch_gpu_peer.py)
+#   e. serving on the GPU: offramp-serve-bench --device cuda (the Batcher on its lanes: per-input
+#      answers, whole batches, one request at a time, under offered loads), its table in the log
+#   then the comparison table (scripts/gpu_table.py), printed last
 # Model: .cache/gpu-model if it exists (the pruned fp16 fine-tuned MiniLM-L6 that
 # scripts/make-gpu-model.sh writes), else models/fine-foods-tiny (the embedded default).
 #
@@ -191,15 +193,17 @@ main() {
   local keep_going=(-k)
   if [[ $want_gen == Ninja ]]; then keep_going=(-k 0); fi
   if ! cmake --build "$BUILD" -j "$(nproc)" \
-       --target offramp-cli test_cuda_kernels test_cuda_engine offramp-gpu-bench -- "${keep_going[@]}"; then
+       --target offramp-cli test_cuda_kernels test_cuda_engine offramp-gpu-bench offramp-serve-bench \
+       -- "${keep_going[@]}"; then
     failures+=("build")
   fi
   # The budget's reserves are estimates until a GPU run has timed the steps: every step's
   # header shows the clock, and this line the build's share.
   echo "gpu-check: ${SECONDS}s into the run after the build"
 
-  # Seconds kept for what follows each step: the CLI run ~15, the benchmark ~90, the peer ~40.
-  local -A keep=([test_cuda_kernels]=210 [test_cuda_engine]=150)
+  # Seconds kept for what follows each step: the CLI run ~15, the benchmark ~90, the peer ~40,
+  # the serving bench ~50.
+  local -A keep=([test_cuda_kernels]=260 [test_cuda_engine]=200)
   for t in test_cuda_kernels test_cuda_engine; do
     limit=$(step_timeout "${keep[$t]}")
     step "c. $t (OFFRAMP_GPU_MODEL=$model, at most ${limit}s)"
@@ -220,7 +224,7 @@ main() {
   else
     set +e
     timeout -k 5 30 "$exe" info "$model" | grep -E '^(model|architecture|GPU) '
-    timeout -k 5 "$(step_timeout 135)" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
+    timeout -k 5 "$(step_timeout 185)" "$exe" evaluate "$model" data/fine_foods/test.tsv --device cuda
     rc=$?
     set -e
     (( rc == 0 )) || failures+=("offramp evaluate --device cuda (exit $rc)")
@@ -232,7 +236,7 @@ main() {
     echo "offramp-gpu-bench: not built"; failures+=("offramp-gpu-bench (not built)")
   else
     set +e
-    timeout -k 5 "$(step_timeout 45)" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
+    timeout -k 5 "$(step_timeout 95)" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
       --json "$OUTDIR/offramp_gpu.json"
     rc=$?
     set -e
@@ -243,10 +247,30 @@ main() {
   # With the image's own library path: the carried libraries are for the build, not for torch.
   set +e
   LD_LIBRARY_PATH=$OFFRAMP_GPU_ORIG_LD_LIBRARY_PATH PYTHONUNBUFFERED=1 \
-    timeout -k 5 "$(step_timeout 5)" python3 bench/peers/torch_gpu_peer.py --json "$OUTDIR/torch_gpu.json"
+    timeout -k 5 "$(step_timeout 55)" python3 bench/peers/torch_gpu_peer.py --json "$OUTDIR/torch_gpu.json"
   rc=$?
   set -e
   (( rc == 0 )) || failures+=("torch_gpu_peer.py (exit $rc)")
+
+  # Issue 16's GPU table: single-text requests at Poisson arrivals, 2 s per load. One request at
+  # a time only at the lower loads, where its backlog drains in seconds.
+  step "e. serving on the GPU: offramp-serve-bench --model $model --device cuda"
+  exe=$(find_bin offramp-serve-bench)
+  if [[ -z "$exe" ]]; then
+    echo "offramp-serve-bench: not built"; failures+=("offramp-serve-bench (not built)")
+  else
+    set +e
+    timeout -k 5 "$(step_timeout 25)" "$exe" --model "$model" --device cuda --seconds 2 --rates 200,1000 \
+      --modes per-input,whole-batch,serial
+    rc=$?
+    if (( rc == 0 )); then
+      timeout -k 5 "$(step_timeout 5)" "$exe" --model "$model" --device cuda --seconds 2 --rates 4000,16000 \
+        --modes per-input,whole-batch
+      rc=$?
+    fi
+    set -e
+    (( rc == 0 )) || failures+=("offramp-serve-bench --device cuda (exit $rc)")
+  fi
 
   step "summary"
   if (( ${#failures[@]} )); then
