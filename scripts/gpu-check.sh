@@ -113,6 +113,21 @@ find_bin() {
   find "$BUILD" -name "$1" -type f -perm -u+x 2>/dev/null | head -1
 }
 
+# Runs the built executable $1 with the arguments after $2, within step_timeout $2; a missing
+# binary or a failure is added to main's `failures`. Returns the run's exit status.
+run_bin() {
+  local name=$1 keep=$2 exe rc
+  shift 2
+  exe=$(find_bin "$name")
+  if [[ -z "$exe" ]]; then echo "$name: not built"; failures+=("$name (not built)"); return 1; fi
+  set +e
+  timeout -k 5 "$(step_timeout "$keep")" "$exe" "$@"
+  rc=$?
+  set -e
+  (( rc == 0 )) || failures+=("$name (exit $rc)")
+  return "$rc"
+}
+
 # After a CUDA test binary failed: its failed tests again (or, after a crash, the test that was
 # running) under compute-sanitizer's memcheck, which names the kernel and the bad address that
 # a sticky CUDA error only reports at the next call. Bounded by $4 (the budget's share) and by
@@ -231,17 +246,8 @@ main() {
   fi
 
   step "d. offramp-gpu-bench --model $model --data data/fine_foods/test.tsv --batch 256"
-  exe=$(find_bin offramp-gpu-bench)
-  if [[ -z "$exe" ]]; then
-    echo "offramp-gpu-bench: not built"; failures+=("offramp-gpu-bench (not built)")
-  else
-    set +e
-    timeout -k 5 "$(step_timeout 95)" "$exe" --model "$model" --data data/fine_foods/test.tsv --batch 256 \
-      --json "$OUTDIR/offramp_gpu.json"
-    rc=$?
-    set -e
-    (( rc == 0 )) || failures+=("offramp-gpu-bench (exit $rc)")
-  fi
+  run_bin offramp-gpu-bench 95 --model "$model" --data data/fine_foods/test.tsv --batch 256 \
+    --json "$OUTDIR/offramp_gpu.json" || true
 
   step "d. PyTorch peer: python3 bench/peers/torch_gpu_peer.py"
   # With the image's own library path: the carried libraries are for the build, not for torch.
@@ -255,21 +261,10 @@ main() {
   # Issue 16's GPU table: single-text requests at Poisson arrivals, 2 s per load. One request at
   # a time only at the lower loads, where its backlog drains in seconds.
   step "e. serving on the GPU: offramp-serve-bench --model $model --device cuda"
-  exe=$(find_bin offramp-serve-bench)
-  if [[ -z "$exe" ]]; then
-    echo "offramp-serve-bench: not built"; failures+=("offramp-serve-bench (not built)")
-  else
-    set +e
-    timeout -k 5 "$(step_timeout 25)" "$exe" --model "$model" --device cuda --seconds 2 --rates 200,1000 \
-      --modes per-input,whole-batch,serial
-    rc=$?
-    if (( rc == 0 )); then
-      timeout -k 5 "$(step_timeout 5)" "$exe" --model "$model" --device cuda --seconds 2 --rates 4000,16000 \
-        --modes per-input,whole-batch
-      rc=$?
-    fi
-    set -e
-    (( rc == 0 )) || failures+=("offramp-serve-bench --device cuda (exit $rc)")
+  if run_bin offramp-serve-bench 25 --model "$model" --device cuda --seconds 2 --rates 200,1000 \
+       --modes per-input,whole-batch,serial; then
+    run_bin offramp-serve-bench 5 --model "$model" --device cuda --seconds 2 --rates 4000,16000 \
+      --modes per-input,whole-batch || true
   fi
 
   step "summary"
