@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace offramp::engine {
@@ -29,5 +30,26 @@ struct AlignedAllocator {
 
 template <typename T>
 using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
+// The same alignment, but resize() leaves new elements default-initialised (floats: not
+// zeroed): for scratch that every op writes before it reads (Workspace). Zeroing a batch's
+// workspace, 15 KB per token for MiniLM, was 4-5% of serving time in a perf profile.
+template <typename T>
+struct UninitializedAlignedAllocator : AlignedAllocator<T> {
+  UninitializedAlignedAllocator() = default;
+  template <typename U>
+  UninitializedAlignedAllocator(const UninitializedAlignedAllocator<U>&) {}
+  template <typename U>
+  void construct(U* p) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+template <typename T>
+using ScratchVector = std::vector<T, UninitializedAlignedAllocator<T>>;
 
 }  // namespace offramp::engine

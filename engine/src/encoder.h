@@ -21,13 +21,14 @@ struct OpProfile {
 };
 
 // Per-call scratch for a packed batch of at most `tokens` rows. One per caller, so
-// concurrent calls never share buffers.
+// concurrent calls never share buffers. Not zeroed: each op writes its output rows before the
+// next reads them.
 struct Workspace {
-  AlignedVector<float> x;    // [t, h]   hidden states (compacted in place)
-  AlignedVector<float> qkv;  // [t, 3h]
-  AlignedVector<float> ctx;  // [t, h]
-  AlignedVector<float> tmp;  // [t, h]
-  AlignedVector<float> ffn;  // [t, f]; also [t, e] for embeddings before their projection
+  ScratchVector<float> x;    // [t, h]   hidden states (compacted in place)
+  ScratchVector<float> qkv;  // [t, 3h]
+  ScratchVector<float> ctx;  // [t, h]
+  ScratchVector<float> tmp;  // [t, h]
+  ScratchVector<float> ffn;  // [t, f]; also [t, e] for embeddings before their projection
   OpProfile* profile = nullptr;  // when set, run_layer times each op into it
   void reserve(int tokens, const models::BertConfig& c);
 };
