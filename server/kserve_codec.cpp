@@ -5,6 +5,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "server/bytes_tensor.h"
+
 namespace offramp::server {
 
 namespace {
@@ -195,8 +197,7 @@ InferResponse encode_infer_response(const std::string& model_name, const InferRe
       o["datatype"] = "BYTES", o["shape"] = {n};
       for (const auto& r : results) {
         data.push_back(r.label);
-        append_raw(raw, static_cast<uint32_t>(r.label.size()));
-        raw += r.label;
+        append_bytes_element(raw, r.label);
       }
     } else if (out.name == "probabilities") {
       o["datatype"] = "FP32", o["shape"] = {n, labels};

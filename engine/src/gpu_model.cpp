@@ -16,9 +16,7 @@ using gpu::DType;
 
 struct GpuModel::Impl {
   GpuWeights w;
-  GpuOptions options;
-  int budget = 0;  // tokens per chunk (and per lane's workspace)
-  int graph_max_tokens = 0;
+  GpuOptions options;  // options.max_batch_tokens: tokens per chunk (and per lane's workspace)
   std::vector<std::unique_ptr<GpuLane>> lanes;
   mutable std::mutex mu;
 
@@ -135,7 +133,6 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
   Impl& m = *impl_;
   m.w.c = config, m.w.dt = options.dtype, m.w.labels = static_cast<int>(offramp.labels.size());
   if (!heads.empty()) m.w.plan = exit_plan(config, offramp);
-  m.budget = options.max_batch_tokens, m.graph_max_tokens = options.graph_max_tokens;
   m.options = options;
   try {
     m.upload_all(weights, offramp, heads);
@@ -151,9 +148,9 @@ GpuModel::GpuModel(const models::BertConfig& config, const models::BertWeights& 
         std::to_string(
             static_cast<long long>(static_cast<double>(weights.parameter_count * e_size) * mib)) +
         " MiB of weights plus " +
-        std::to_string(static_cast<long long>(per_token * m.budget * options.lanes * mib)) +
+        std::to_string(static_cast<long long>(per_token * options.max_batch_tokens * options.lanes * mib)) +
         " MiB of workspace for " + std::to_string(options.lanes) + " lane(s) of " +
-        std::to_string(m.budget) + " tokens (LoadOptions.gpu_max_batch_tokens): " + e.what());
+        std::to_string(options.max_batch_tokens) + " tokens (LoadOptions.gpu_max_batch_tokens): " + e.what());
   }
 }
 
@@ -166,12 +163,12 @@ std::vector<SequenceResult> GpuModel::run(const std::vector<std::vector<int32_t>
     throw kernels::KernelError("this model has no exit heads to classify with");
   std::vector<SequenceResult> results(inputs.size());
   const size_t budget =
-      static_cast<size_t>(std::min(std::max(options.max_batch_tokens, 1), m.budget));
+      static_cast<size_t>(std::min(std::max(options.max_batch_tokens, 1), m.options.max_batch_tokens));
   const std::optional<ExitPlan> one = m.w.plan.one_head(options);
   const ExitPlan& plan = one ? *one : m.w.plan;
   const std::lock_guard<std::mutex> lock(m.mu);
   try {
-    const auto pieces = split_into_pieces(inputs, budget, m.graph_max_tokens, m.lanes.size());
+    const auto pieces = split_into_pieces(inputs, budget, m.options.graph_max_tokens, m.lanes.size());
     // A lane takes the next piece as soon as its own has left, not when every lane is done
     // with the chunk: the last layers of a piece (few survivors, bound by per-kernel and
     // per-wait times) then overlap another piece's first layers instead of idling the GPU.

@@ -16,13 +16,13 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "inference.grpc.pb.h"
+#include "server/bytes_tensor.h"
 #include "server/stop_signals.h"
 
 namespace {
@@ -77,15 +77,10 @@ json parameter_json(const inference::InferParameter& p) {
   }
 }
 
-// n x (uint32 LE length, bytes): the binary form of a BYTES tensor.
+// The binary form of a BYTES tensor: its elements one after another (bytes_tensor.h).
 std::string serialize_bytes(const google::protobuf::RepeatedPtrField<std::string>& elements) {
   std::string out;
-  for (const auto& e : elements) {
-    const uint32_t n = static_cast<uint32_t>(e.size());
-    char len[4];
-    std::memcpy(len, &n, 4);
-    out.append(len, 4).append(e);
-  }
+  for (const auto& e : elements) offramp::server::append_bytes_element(out, e);
   return out;
 }
 
