@@ -28,6 +28,7 @@
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -68,9 +69,16 @@ std::vector<Clock::time_point> arrivals(size_t n, double rate, Clock::time_point
   return t;
 }
 
-Row run_load(const Classifier& clf, const std::string& mode, double rate, double seconds, int budget,
-             int max_batches, const std::vector<std::string>& texts) {
-  const size_t n = std::max<size_t>(20, static_cast<size_t>(rate * seconds));
+// How every load is served: the Batcher's knobs and the exit options each request carries.
+struct LoadConfig {
+  double seconds = 4;
+  int budget = 4096, max_batches = BatcherOptions{}.max_batches;
+  ClassifyOptions options;  // unset: the model's stored policy and threshold
+};
+
+Row run_load(const Classifier& clf, const std::string& mode, double rate, const LoadConfig& cfg,
+             const std::vector<std::string>& texts) {
+  const size_t n = std::max<size_t>(20, static_cast<size_t>(rate * cfg.seconds));
   const auto start = Clock::now() + std::chrono::milliseconds(50);
   const auto when = arrivals(n, rate, start, 7);
   std::vector<double> latency(n), queue_ms(n), compute_ms(n);
@@ -95,7 +103,7 @@ Row run_load(const Classifier& clf, const std::string& mode, double rate, double
           i = queue.front();
           queue.pop_front();
         }
-        finished(i, clf.classify(texts[i % texts.size()]).exit_layer);
+        finished(i, clf.classify(texts[i % texts.size()], cfg.options).exit_layer);
       }
     });
     for (size_t i = 0; i < n; ++i) {
@@ -108,12 +116,12 @@ Row run_load(const Classifier& clf, const std::string& mode, double rate, double
     }
     worker.join();
   } else {
-    Batcher batcher(clf, {.max_batch_tokens = budget,
+    Batcher batcher(clf, {.max_batch_tokens = cfg.budget,
                           .answer = mode == "whole-batch" ? Answer::WholeBatch : Answer::PerInput,
-                          .max_batches = max_batches});
+                          .max_batches = cfg.max_batches});
     for (size_t i = 0; i < n; ++i) {
       std::this_thread::sleep_until(when[i]);
-      batcher.submit({texts[i % texts.size()]}, {}, [&, i](Outcome&& o) {
+      batcher.submit({texts[i % texts.size()]}, cfg.options, [&, i](Outcome&& o) {
         queue_ms[i] = 1000 * o.queue_seconds, compute_ms[i] = 1000 * o.compute_seconds;
         finished(i, o.result.exit_layer);
       });
@@ -189,15 +197,19 @@ int main(int argc, char** argv) {
   std::string offramp_bin, json_out;
   std::vector<double> rates = {100, 200, 400, 800};
   std::vector<std::string> modes = {"per-input", "whole-batch", "serial"};
-  double seconds = 4;
-  int budget = 4096, max_batches = BatcherOptions{}.max_batches, threads = 2, overhead_batch = 32, rounds = 20;
+  LoadConfig cfg;
+  std::optional<double> threshold;
+  int threads = 2, overhead_batch = 32, rounds = 20;
   app.add_option("--model", model, "Model directory")->capture_default_str();
   app.add_option("--texts", texts_path, "TSV (label<TAB>text) whose texts are sent in turn")->capture_default_str();
   app.add_option("--rates", rates, "Offered loads, requests per second")->delimiter(',')->capture_default_str();
   app.add_option("--modes", modes, "per-input, whole-batch, serial")->delimiter(',')->capture_default_str();
-  app.add_option("--seconds", seconds, "Duration of each load")->capture_default_str();
-  app.add_option("--max-batch-tokens", budget, "The batcher's token budget")->capture_default_str();
-  app.add_option("--max-batches", max_batches, "The batcher's batches in flight at once")->capture_default_str();
+  app.add_option("--seconds", cfg.seconds, "Duration of each load")->capture_default_str();
+  app.add_option("--max-batch-tokens", cfg.budget, "The batcher's token budget")->capture_default_str();
+  app.add_option("--max-batches", cfg.max_batches, "The batcher's batches in flight at once")->capture_default_str();
+  app.add_option("--threshold", threshold,
+                 "Exit threshold every request carries (its policy: the model's); default: the model's stored one")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "CPU threads for the engine")->capture_default_str();
   cli::DeviceFlags device{.device = "cpu"};
   cli::add_device_flags(app, device);
@@ -209,16 +221,17 @@ int main(int argc, char** argv) {
 #ifndef OFFRAMP_HAVE_SERVER
     if (!offramp_bin.empty()) throw Error("--offramp: this build has no server (cpp-httplib was not found)");
 #endif
+    cfg.options.threshold = threshold;
     const Classifier clf = Classifier::load(model, cli::load_options(device, threads));
     std::vector<std::string> texts;
     for (const auto& line : cli::read_input(texts_path, cli::InputFormat::Tsv, true)) texts.push_back(line.text);
     (void)clf.classify(std::vector<std::string>(texts.begin(), texts.begin() + 64));  // warm the primitives
-    nlohmann::json out = {{"model", model}, {"device", clf.info().device_name}, {"precision", clf.info().precision}, {"threads", threads}, {"max_batch_tokens", budget}, {"max_batches", max_batches}, {"rows", nlohmann::json::array()}};
+    nlohmann::json out = {{"model", model}, {"device", clf.info().device_name}, {"precision", clf.info().precision}, {"threads", threads}, {"max_batch_tokens", cfg.budget}, {"max_batches", cfg.max_batches}, {"threshold", threshold ? nlohmann::json(*threshold) : nlohmann::json("model")}, {"rows", nlohmann::json::array()}};
     std::cout << clf.info().device_name << ", " << clf.info().precision << ", model " << model << "\n";
     std::cout << "mode          offered/s  achieved/s   p50 ms   p99 ms  mean exit  p50 queue  p50 compute\n";
     for (double rate : rates)
       for (const auto& mode : modes) {  // modes interleaved at each load
-        const Row r = run_load(clf, mode, rate, seconds, budget, max_batches, texts);
+        const Row r = run_load(clf, mode, rate, cfg, texts);
         std::cout << std::left << std::setw(12) << r.mode << std::right << std::fixed << std::setprecision(0)
                   << std::setw(11) << r.offered << std::setw(12) << r.achieved << std::setprecision(2) << std::setw(9)
                   << r.p50_ms << std::setw(9) << r.p99_ms << std::setw(11) << r.mean_exit << std::setw(11)
