@@ -8,19 +8,31 @@
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/fetch-minilm.sh > /dev/null
+# Each step's wall time, printed at the end (CI's budget for this script: keep it under ~25 min).
+timings=()
+timed() {
+  local name=$1 t0=$SECONDS
+  shift
+  "$@"
+  timings+=("$(printf '%-16s %4d s' "$name" $((SECONDS - t0)))")
+}
+timed setup scripts/setup.sh
+timed fetch-minilm scripts/fetch-minilm.sh > /dev/null
 jobs=$(nproc)
-run_preset() {
-  echo "== $1: configure, build, test" >&2
+build_preset() {
   cmake --preset "$1" > /dev/null
   cmake --build --preset "$1" -j "$jobs"
-  ctest --preset "$1" -j "$jobs"
+}
+run_preset() {
+  echo "== $1: configure, build, test" >&2
+  timed "$1 build" build_preset "$1"
+  timed "$1 tests" ctest --preset "$1" -j "$jobs"
 }
 run_preset release
 if [ "${1:-}" != "--no-sanitize" ]; then
   run_preset asan
   run_preset tsan
-  scripts/fuzz.sh 15
+  timed fuzz scripts/fuzz.sh 15
 fi
+printf '%s\n' "wall time per step:" "${timings[@]}" "total            $SECONDS s" >&2
 echo "all tests passed" >&2
