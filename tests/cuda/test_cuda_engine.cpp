@@ -100,7 +100,7 @@ TEST_P(CudaVsCpu, LogitsExitsAndLabelsMatchTheCpu) {
   ASSERT_EQ(gpu_clf.info().device, "cuda");
   // The host emulation (a build without CUDA) checks the engine's logic, not the kernels'
   // numerics: fewer inputs (still more tokens than one lane takes) keep CI's sanitizer run short.
-  const auto in = texts(kernels::cuda_compiled() ? 300 : 120);
+  const auto in = texts(on_emulation() ? 120 : 300);
   const auto tc = cpu.trace_exits(in), tg = gpu_clf.trace_exits(in);
   ASSERT_EQ(tc.size(), tg.size());
   double max_diff = 0;
@@ -289,7 +289,9 @@ TEST(CudaEngine, GraphCaptureAndReplayGiveTheDirectResults) {
 TEST(CudaEngine, LaneCountsAndChunkingAgree) {
   OFFRAMP_REQUIRE_GPU();
   const auto m = engine::load_model_dir(model_dir());
-  const auto ids = token_ids(m, 200);
+  // About 15,000 tokens on a GPU, 6,000 on the emulation: five chunks of the small budget either way.
+  const auto ids = token_ids(m, on_emulation() ? 80 : 200);
+  const int small_budget = on_emulation() ? 1200 : 3000;
   engine::BatchOptions bo;
   bo.policy.threshold = 0.8;
   std::vector<std::vector<engine::SequenceResult>> runs;
@@ -297,12 +299,12 @@ TEST(CudaEngine, LaneCountsAndChunkingAgree) {
   struct Way {
     int lanes, budget;
   };
-  for (const Way way : {Way{1, 16384}, Way{2, 16384}, Way{2, 3000}, Way{3, 3000}}) {
+  for (const Way way : {Way{1, 16384}, Way{2, 16384}, Way{2, small_budget}, Way{3, small_budget}}) {
     engine::GpuOptions go;
     go.lanes = way.lanes;
     const engine::GpuModel g(m.config, m.weights, m.offramp, m.heads, go);
     engine::BatchOptions o = bo;
-    o.max_batch_tokens = way.budget;  // 3000: 5 chunks of ~2,900 tokens, each split in two
+    o.max_batch_tokens = way.budget;  // small: 5 chunks, each split in two
     runs.push_back(g.run(ids, o));
     if (runs.size() == 2) {
       o.record_heads = true;

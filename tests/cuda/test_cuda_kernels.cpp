@@ -160,8 +160,8 @@ TEST(CudaAttention, PackedVariableLengthMatchesCpuOnBothKernels) {
   OFFRAMP_REQUIRE_GPU();
   gpu::Stream s;
   for (DType dt : all_dtypes())
-    for (auto [heads, d] : {std::pair{12, 32}, std::pair{12, 64}, std::pair{2, 48}})
-      for (const auto& lengths : length_grid())
+    for (auto [heads, d] : grid(std::vector{std::pair{12, 32}, std::pair{12, 64}, std::pair{2, 48}}))
+      for (const auto& lengths : grid(length_grid()))
         for (bool simple : {false, true}) {
           if (dt == DType::F32 && simple) continue;  // FP32 always takes the simple kernel
           const int h = heads * d, batch = static_cast<int>(lengths.size());
@@ -204,8 +204,8 @@ TEST(CudaExitHead, LogitsProbabilitiesAndDecisionsMatchCpu) {
           for (auto policy : {kernels::ExitPolicy::MaxProb, kernels::ExitPolicy::Entropy,
                               kernels::ExitPolicy::Patience})
             for (const auto& lengths :
-                 {std::vector<int>{1}, std::vector<int>{3, 64, 1, 65, 2, 17, 9},
-                  length_grid().back()}) {
+                 grid(std::vector{std::vector<int>{1}, std::vector<int>{3, 64, 1, 65, 2, 17, 9},
+                                  length_grid().back()})) {
               const int batch = static_cast<int>(lengths.size());
               const auto offsets = offsets_of(lengths);
               const int t = offsets.back();

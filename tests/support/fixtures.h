@@ -46,4 +46,20 @@ std::vector<std::pair<std::string, std::string>> read_tsv(const std::string& pat
 // The texts of data/fine_foods/SPLIT.tsv, from row `skip` on, at most n of them.
 std::vector<std::string> fine_foods_texts(const std::string& split, size_t n, size_t skip = 0);
 
+// How many inputs a test that repeats one path over many of them takes: `full` in an ordinary
+// build, `sanitized` under AddressSanitizer (the asan preset). ASan checks a path's memory the
+// first time the path runs, at several times the cost per input, and the release run keeps
+// the full sizes; this keeps scripts/test.sh within CI's time.
+#if defined(__SANITIZE_ADDRESS__)  // GCC
+#define OFFRAMP_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)  // Clang
+#if __has_feature(address_sanitizer)
+#define OFFRAMP_TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifndef OFFRAMP_TEST_UNDER_ASAN
+#define OFFRAMP_TEST_UNDER_ASAN 0
+#endif
+constexpr size_t sanitized_build_size(size_t full, size_t sanitized) { return OFFRAMP_TEST_UNDER_ASAN ? sanitized : full; }
+
 }  // namespace offramp::test

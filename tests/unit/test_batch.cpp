@@ -57,10 +57,10 @@ void PrintTo(const InvarianceCase& c, std::ostream* os) { *os << c.name; }
 
 class BatchInvariance : public ::testing::TestWithParam<InvarianceCase> {};
 
-TEST_P(BatchInvariance, SameResultAloneAndInBatchesOf1_7_32_256) {
+TEST_P(BatchInvariance, SameResultAloneAndInBatchesOf1_7_32AndAll) {
   const auto c = GetParam();
   const Classifier& clf = model(c.model, c.precision);
-  const auto all = texts(256);
+  const auto all = texts(test::sanitized_build_size(256, 64));
   ClassifyOptions opt{.threshold = c.threshold, .policy = c.policy, .patience = c.patience, .max_length = 64};
   std::vector<Result> alone;
   for (const auto& t : all) alone.push_back(clf.classify(t, opt));
@@ -68,7 +68,7 @@ TEST_P(BatchInvariance, SameResultAloneAndInBatchesOf1_7_32_256) {
   for (const auto& r : alone) ++exits[r.exit_layer];
   EXPECT_GE(exits.size(), 2u) << "the fixture should exit inputs at different layers";
   // `alone` is the batch of 1 (classify(text) is a batch of one).
-  for (size_t batch : {7u, 32u, 256u}) {
+  for (size_t batch : {size_t{7}, size_t{32}, all.size()}) {
     for (size_t begin = 0; begin < all.size(); begin += batch) {
       const std::vector<std::string> chunk(all.begin() + long(begin), all.begin() + long(std::min(all.size(), begin + batch)));
       const auto rs = clf.classify(chunk, opt);

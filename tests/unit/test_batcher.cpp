@@ -77,7 +77,7 @@ int tokens_of(const std::vector<std::string>& t) {
 }  // namespace
 
 TEST(Batcher, AnswersAreClassifysUnderEveryPolicy) {
-  const auto t = texts(96);
+  const auto t = texts(test::sanitized_build_size(96, 32));  // more tokens than one batch's budget either way
   const std::vector<ClassifyOptions> settings = {
       {}, {.threshold = 0.95}, {.threshold = 0.5, .policy = Policy::Entropy},
       {.policy = Policy::Patience, .patience = 1}, {.policy = Policy::Static, .exit_layer = 3},
