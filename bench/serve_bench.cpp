@@ -198,7 +198,6 @@ int main(int argc, char** argv) {
   std::vector<double> rates = {100, 200, 400, 800};
   std::vector<std::string> modes = {"per-input", "whole-batch", "serial"};
   LoadConfig cfg;
-  std::optional<double> threshold;
   int threads = 2, overhead_batch = 32, rounds = 20;
   app.add_option("--model", model, "Model directory")->capture_default_str();
   app.add_option("--texts", texts_path, "TSV (label<TAB>text) whose texts are sent in turn")->capture_default_str();
@@ -207,7 +206,7 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", cfg.seconds, "Duration of each load")->capture_default_str();
   app.add_option("--max-batch-tokens", cfg.budget, "The batcher's token budget")->capture_default_str();
   app.add_option("--max-batches", cfg.max_batches, "The batcher's batches in flight at once")->capture_default_str();
-  app.add_option("--threshold", threshold,
+  app.add_option("--threshold", cfg.options.threshold,
                  "Exit threshold every request carries (its policy: the model's); default: the model's stored one")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "CPU threads for the engine")->capture_default_str();
@@ -221,12 +220,11 @@ int main(int argc, char** argv) {
 #ifndef OFFRAMP_HAVE_SERVER
     if (!offramp_bin.empty()) throw Error("--offramp: this build has no server (cpp-httplib was not found)");
 #endif
-    cfg.options.threshold = threshold;
     const Classifier clf = Classifier::load(model, cli::load_options(device, threads));
     std::vector<std::string> texts;
     for (const auto& line : cli::read_input(texts_path, cli::InputFormat::Tsv, true)) texts.push_back(line.text);
     (void)clf.classify(std::vector<std::string>(texts.begin(), texts.begin() + 64));  // warm the primitives
-    nlohmann::json out = {{"model", model}, {"device", clf.info().device_name}, {"precision", clf.info().precision}, {"threads", threads}, {"max_batch_tokens", cfg.budget}, {"max_batches", cfg.max_batches}, {"threshold", threshold ? nlohmann::json(*threshold) : nlohmann::json("model")}, {"rows", nlohmann::json::array()}};
+    nlohmann::json out = {{"model", model}, {"device", clf.info().device_name}, {"precision", clf.info().precision}, {"threads", threads}, {"max_batch_tokens", cfg.budget}, {"max_batches", cfg.max_batches}, {"threshold", cfg.options.threshold ? nlohmann::json(*cfg.options.threshold) : nlohmann::json("model")}, {"rows", nlohmann::json::array()}};
     std::cout << clf.info().device_name << ", " << clf.info().precision << ", model " << model << "\n";
     std::cout << "mode          offered/s  achieved/s   p50 ms   p99 ms  mean exit  p50 queue  p50 compute\n";
     for (double rate : rates)

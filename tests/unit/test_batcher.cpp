@@ -77,13 +77,15 @@ int tokens_of(const std::vector<std::string>& t) {
 }  // namespace
 
 TEST(Batcher, AnswersAreClassifysUnderEveryPolicy) {
-  const auto t = texts(test::sanitized_build_size(96, 32));  // more tokens than one batch's budget either way
+  const auto t = texts(test::sanitized_build_size(96, 32));
+  constexpr int kBudget = 2048;
+  ASSERT_GT(tokens_of(t), kBudget) << "the texts should need more than one batch";
   const std::vector<ClassifyOptions> settings = {
       {}, {.threshold = 0.95}, {.threshold = 0.5, .policy = Policy::Entropy},
       {.policy = Policy::Patience, .patience = 1}, {.policy = Policy::Static, .exit_layer = 3},
       {.full_depth = true}};
   for (const Answer answer : {Answer::PerInput, Answer::WholeBatch}) {
-    Batcher batcher(model(), {.max_batch_tokens = 2048, .answer = answer});
+    Batcher batcher(model(), {.max_batch_tokens = kBudget, .answer = answer});
     for (size_t k = 0; k < settings.size(); ++k) {
       const auto want = model().classify(t, settings[k]);
       auto futures = batcher.submit(t, settings[k]);
